@@ -1,0 +1,47 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# page_pool_zc: top-level entry points. See README.md.
+#
+#   make demo     build what is stale, boot the VM, show XDP counting frames
+#   make test     build what is stale, boot the VM, run every selftest
+#   make kernel   (re)build the kernel; FLAVOUR=debug for the debug config
+#   make tree     git work tree of the patched kernel for development
+#   make export   write that work tree back to linux/ and patches/
+
+FLAVOUR	?= base
+BUILD	:= build
+OBJ	:= $(BUILD)/obj-$(FLAVOUR)
+TREE	?= $(BUILD)/tree
+VMFLAGS	?=
+
+all: kernel bpf
+
+deps:
+	@scripts/install-deps.sh
+
+kernel: deps
+	@scripts/kernel-build.sh $(FLAVOUR)
+
+bpf: kernel
+	@$(MAKE) -s -C bpf OUT=$(CURDIR)/$(BUILD)/bpf \
+		KHDR=$(CURDIR)/$(OBJ)/usr/include KSRC=$(CURDIR)/$(BUILD)/linux
+
+test: all
+	@scripts/vm-run.sh --flavour $(FLAVOUR) $(VMFLAGS) -- selftests/run.sh
+
+demo: all
+	@scripts/vm-run.sh --flavour $(FLAVOUR) $(VMFLAGS) -- selftests/demo.sh
+
+tree: deps
+	@scripts/kernel-tree.sh $(TREE)
+
+export:
+	@scripts/kernel-export.sh $(TREE)
+
+clean:
+	rm -rf $(BUILD)/obj-* $(BUILD)/bpf $(BUILD)/vm
+
+distclean:
+	rm -rf $(BUILD)
+
+.PHONY: all deps kernel bpf test demo tree export clean distclean

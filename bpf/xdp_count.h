@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef XDP_COUNT_H
+#define XDP_COUNT_H
+
+#include <linux/types.h>
+
+enum {
+	XDP_COUNT_ALL,		/* every frame */
+	XDP_COUNT_TRAFGEN,	/* frames of scripts/trafgen.py */
+	XDP_COUNT_NR,
+};
+
+struct xdp_count_stats {
+	__u64 packets;
+	__u64 bytes;
+};
+
+struct xdp_count_config {
+	__u32 action;		/* verdict for trafgen frames: XDP_PASS or XDP_DROP */
+};
+
+#endif /* XDP_COUNT_H */

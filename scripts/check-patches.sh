@@ -1,0 +1,55 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Review checks on the series, as a netdev maintainer would run them:
+#   - scripts/checkpatch.pl --strict on every patch and every new file;
+#   - scripts/kernel-doc -none -Wall on every new .c and .h;
+#   - a W=1 build of the objects built from new .c files.
+# Exits non-zero on any finding.
+
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+"$ZC_ROOT/scripts/kernel-source.sh"
+bad=0
+cp="$ZC_KSRC/scripts/checkpatch.pl --strict --quiet --no-summary --show-types"
+
+while read -r p; do
+	[ -z "$p" ] || [[ $p == \#* ]] && continue
+	if ! (cd "$ZC_KSRC" && $cp "$ZC_ROOT/patches/$p"); then
+		zc_log "checkpatch: patches/$p"
+		bad=1
+	fi
+done <"$ZC_ROOT/patches/series"
+
+mapfile -t new < <(cd "$ZC_ROOT/linux" && find . -type f -printf '%P\n' | LC_ALL=C sort)
+objs=()
+for f in "${new[@]}"; do
+	case "$f" in
+	*.c|*.h)
+		if ! (cd "$ZC_KSRC" && $cp -f "$f"); then
+			zc_log "checkpatch: linux/$f"
+			bad=1
+		fi
+		out=$(cd "$ZC_KSRC" && scripts/kernel-doc -none -Wall "$f" 2>&1)
+		if [ -n "$out" ]; then
+			printf '%s\n' "$out"
+			zc_log "kernel-doc: linux/$f"
+			bad=1
+		fi ;;
+	esac
+	case "$f" in
+	*.c) objs+=("${f%.c}.o") ;;
+	esac
+done
+
+if [ ${#objs[@]} -gt 0 ]; then
+	out=$("$ZC_ROOT/scripts/kernel-build.sh" base W=1 "${objs[@]}" 2>&1) || bad=1
+	if grep -E 'warning:|error:' <<<"$out"; then
+		zc_log "W=1: warnings in ${objs[*]}"
+		bad=1
+	fi
+fi
+
+[ $bad -eq 0 ] || zc_die "review checks failed"
+zc_log "checkpatch, kernel-doc and W=1 clean"
