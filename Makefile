@@ -27,10 +27,10 @@ bpf: kernel
 		KHDR=$(CURDIR)/$(OBJ)/usr/include KSRC=$(CURDIR)/$(BUILD)/linux
 
 test: all
-	@scripts/vm-run.sh --flavour $(FLAVOUR) $(VMFLAGS) -- selftests/run.sh
+	@scripts/run-tests.sh $(FLAVOUR) $(VMFLAGS)
 
 demo: all
-	@scripts/vm-run.sh --flavour $(FLAVOUR) $(VMFLAGS) -- selftests/demo.sh
+	@scripts/vm-run.sh --flavour $(FLAVOUR) $(VMFLAGS) -- selftests/vm/demo.sh
 
 tree: deps
 	@scripts/kernel-tree.sh $(TREE)

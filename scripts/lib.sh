@@ -5,7 +5,7 @@ ZC_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 ZC_BUILD=${ZC_BUILD:-$ZC_ROOT/build}
 ZC_KSRC=$ZC_BUILD/linux			# patched kernel source (a git repo)
 ZC_DEBIAN_PKG=linux-source-6.12
-ZC_DEBIAN_TARBALL=/usr/src/linux-source-6.12.tar.xz
+ZC_DEBIAN_TARBALL=${ZC_DEBIAN_TARBALL:-/usr/src/linux-source-6.12.tar.xz}
 
 zc_log()
 {

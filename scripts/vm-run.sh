@@ -12,6 +12,7 @@
 #   --smp N         vCPUs (default 2)
 #   --mem SIZE      guest memory (default 2G)
 #   --queues N      virtio-net queue pairs (default 2)
+#   --append ARGS   more kernel command line
 #
 # The guest sees the host root read-only over 9p under a writable tmpfs
 # overlay, starts in the current directory and runs COMMAND; its output
@@ -31,6 +32,7 @@ icount=
 smp=2
 mem=2G
 queues=2
+append=
 
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -41,6 +43,7 @@ while [ $# -gt 0 ]; do
 	--smp) smp=$2; shift 2 ;;
 	--mem) mem=$2; shift 2 ;;
 	--queues) queues=$2; shift 2 ;;
+	--append) append=$2; shift 2 ;;
 	--) shift; break ;;
 	-*) zc_die "unknown option $1 (see the header of $0)" ;;
 	*) break ;;
@@ -94,7 +97,7 @@ qemu=(
 	qemu-system-x86_64 -accel tcg -cpu max -m "$mem" -smp "$smp"
 	-no-reboot -display none -monitor none -nodefaults
 	-kernel "$kernel"
-	-append "console=ttyS0 root=hostroot rootfstype=9p rootflags=trans=virtio,version=9p2000.L,msize=512000,cache=loose ro init=$ZC_ROOT/scripts/vm-init.sh panic=-1 oops=panic zc_run=$run"
+	-append "console=ttyS0 root=hostroot rootfstype=9p rootflags=trans=virtio,version=9p2000.L,msize=512000,cache=loose ro init=$ZC_ROOT/scripts/vm-init.sh panic=-1 oops=panic zc_run=$run $append"
 	-serial "file:$run/console.log"
 	-fsdev local,id=root,path=/,security_model=none,readonly=on,multidevs=remap
 	-device virtio-9p-pci,fsdev=root,mount_tag=hostroot

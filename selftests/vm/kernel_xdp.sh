@@ -8,7 +8,7 @@
 # paths (xdp_do_redirect, devmap-less redirect, metadata, veth's XDP) that
 # the page_pool_zc series touches.
 
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib.sh"
 
 dir=$ZC_BPF/kselftest
 [ -d "$dir" ] || { fail setup "$dir missing: make bpf"; exit 1; }

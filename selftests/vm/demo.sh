@@ -4,7 +4,7 @@
 # The demo of `make demo`, run inside the test VM: the user flow of the
 # XDP side as a person would type it, with frames sent from outside.
 
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib.sh"
 
 nic=$(zc_nic)
 mac=$(cat "/sys/class/net/$nic/address")

@@ -7,7 +7,7 @@
 # pass verdicts, then detach and check the normal RX path delivers every
 # datagram intact.
 
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib.sh"
 
 N=1000		# below the tap's 1000-frame ring per queue, and paced
 SIZE=128
@@ -53,7 +53,7 @@ trafgen_packets()
 sink_start()
 {
 	rm -f "$tmp/ready" "$tmp/sink"
-	python3 "$ZC_SELFTESTS/udp_sink.py" --port $PORT --count "$1" --idle 3 \
+	python3 "$ZC_SELFTESTS/vm/udp_sink.py" --port $PORT --count "$1" --idle 3 \
 		--ready "$tmp/ready" >"$tmp/sink" &
 	sink_pid=$!
 	for _ in $(seq 50); do [ -f "$tmp/ready" ] && break; sleep 0.1; done
