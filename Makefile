@@ -7,6 +7,7 @@
 #   make kernel   (re)build the kernel; FLAVOUR=debug for the debug config
 #   make tree     git work tree of the patched kernel for development
 #   make export   write that work tree back to linux/ and patches/
+#   make check    checkpatch --strict, kernel-doc and W=1 on the series
 
 FLAVOUR	?= base
 BUILD	:= build
@@ -38,10 +39,13 @@ tree: deps
 export:
 	@scripts/kernel-export.sh $(TREE)
 
+check: deps
+	@scripts/check-patches.sh
+
 clean:
 	rm -rf $(BUILD)/obj-* $(BUILD)/bpf $(BUILD)/vm
 
 distclean:
 	rm -rf $(BUILD)
 
-.PHONY: all deps kernel bpf test demo tree export clean distclean
+.PHONY: all deps kernel bpf test demo tree export check clean distclean

@@ -3,7 +3,8 @@
 #
 # Review checks on the series, as a netdev maintainer would run them:
 #   - scripts/checkpatch.pl --strict on every patch and every new file;
-#   - scripts/kernel-doc -none -Wall on every new .c and .h;
+#   - scripts/kernel-doc -none -Wall on every new .c and .h, and a
+#     kernel-doc comment for every symbol a new .c file exports;
 #   - a W=1 build of the objects built from new .c files.
 # Exits non-zero on any finding.
 
@@ -39,7 +40,14 @@ for f in "${new[@]}"; do
 		fi ;;
 	esac
 	case "$f" in
-	*.c) objs+=("${f%.c}.o") ;;
+	*.c)
+		objs+=("${f%.c}.o")
+		for sym in $(sed -n 's/^EXPORT_SYMBOL[A-Z_]*(\([a-z0-9_]*\)).*/\1/p' "$ZC_ROOT/linux/$f"); do
+			if ! grep -r -q -E "^ \* $sym\(\) - " "$ZC_ROOT/linux"; then
+				zc_log "kernel-doc: linux/$f exports $sym without a kernel-doc comment"
+				bad=1
+			fi
+		done ;;
 	esac
 done
 

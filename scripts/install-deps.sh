@@ -15,6 +15,7 @@ PKGS=(
 	clang llvm libbpf-dev bpftool		# XDP programs
 	iproute2 ethtool jq python3 iputils-ping	# used inside the VM
 	python3-yaml python3-jsonschema		# the kernel's ynl tooling
+	python3-ply python3-git			# checkpatch's SPDX check
 )
 
 missing=()

@@ -1,6 +1,9 @@
 # SPDX-License-Identifier: GPL-2.0
 # Shared settings for the host-side scripts. Sourced, not executed.
 
+# Debian's tools first (python3 with the packages of install-deps.sh).
+export PATH=/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH
+
 ZC_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 ZC_BUILD=${ZC_BUILD:-$ZC_ROOT/build}
 ZC_KSRC=$ZC_BUILD/linux			# patched kernel source (a git repo)
@@ -28,3 +31,7 @@ zc_objdir()
 {
 	echo "$ZC_BUILD/obj-$1"
 }
+
+# What in a kernel log fails a run: warnings, oopses, sanitizer, kmemleak
+# and lockdep reports (not their boot banners).
+ZC_KERNEL_COMPLAINTS='WARNING:|BUG:|Oops|Call Trace:|UBSAN:|kmemleak: [0-9]+ new suspected|possible (circular|recursive) locking|inconsistent lock state|suspicious RCU usage'

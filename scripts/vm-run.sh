@@ -134,7 +134,11 @@ wait "$vm_pid"
 qrc=$?
 vm_pid=
 set -e
-sleep 0.2	# let tee drain
+# tee may still be writing what the guest printed last.
+for _ in $(seq 50); do
+	grep -a -q '^@@zc-exit [0-9]*@@$' "$run/out" && break
+	sleep 0.1
+done
 
 result=$(grep -a -o '^@@zc-exit [0-9]*@@$' "$run/out" | tail -1 | tr -dc 0-9 || true)
 elapsed=$(echo "$(date +%s.%N) - $start" | bc)
@@ -143,10 +147,10 @@ if [ -z "$result" ]; then
 	tail -40 "$run/console.log" >&2
 	zc_die "guest ended without reporting a result (qemu exit $qrc after ${elapsed%.*} s): kernel panic or init failure"
 fi
-if grep -a -q -E 'WARNING:|BUG:|Oops|Call Trace:|KASAN|kmemleak|lockdep' "$run/console.log"; then
+if grep -a -q -E "$ZC_KERNEL_COMPLAINTS" "$run/console.log"; then
 	zc_log "kernel log has warnings: $run/console.log"
 	export ZC_KEEP_RUN=1
-	grep -a -E -A20 'WARNING:|BUG:|Oops|KASAN|lockdep' "$run/console.log" | head -60 >&2
+	grep -a -E -A20 "$ZC_KERNEL_COMPLAINTS" "$run/console.log" | head -60 >&2
 	[ "$result" -ne 0 ] || result=3
 fi
 rc=$result

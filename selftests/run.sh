@@ -24,6 +24,8 @@ while [ $# -gt 0 ]; do
 done
 suite=${1:?usage: $0 [--start N] SUITE [TEST...]}
 shift
+. "$(dirname "$0")/lib.sh"
+trap - EXIT
 cd "$(dirname "$0")/$suite" || exit 1
 
 n=${start:-0} passed=0 failed=0 skipped=0
@@ -86,11 +88,24 @@ done
 # Anything the kernel complained about during the run fails it.
 if [ -z "$in_vm" ]; then
 	:
-elif dmesg | grep -E -q 'WARNING:|BUG:|Oops|Call Trace:|KASAN|kmemleak:|possible recursive locking|circular locking'; then
-	dmesg | grep -E -B2 -A20 'WARNING:|BUG:|Oops|KASAN|kmemleak:|locking' | head -80 | sed 's/^/# /'
+elif dmesg | grep -E -q "$ZC_KERNEL_COMPLAINTS"; then
+	dmesg | grep -E -B2 -A20 "$ZC_KERNEL_COMPLAINTS" | head -80 | sed 's/^/# /'
 	report "not ok kernel log has warnings" dmesg
 else
 	report "ok kernel log clean" dmesg
+fi
+
+# Debug kernels: leaks found by a kmemleak scan after the suite.
+if [ -n "$in_vm" ] && [ -w /sys/kernel/debug/kmemleak ]; then
+	echo scan >/sys/kernel/debug/kmemleak
+	echo scan >/sys/kernel/debug/kmemleak
+	leaks=$(cat /sys/kernel/debug/kmemleak)
+	if [ -n "$leaks" ]; then
+		head -60 <<<"$leaks" | sed 's/^/# /'
+		report "not ok kmemleak reports leaks" kmemleak
+	else
+		report "ok no leak reported" kmemleak
+	fi
 fi
 
 [ -n "$start" ] || echo "1..$n"
