@@ -44,7 +44,11 @@ ln -sfn /proc/self/fd/2 /dev/stderr
 mkdir -p /dev/pts /dev/shm
 mount -t devpts devpts /dev/pts
 mount -t tmpfs tmpfs /dev/shm
-mount -t tmpfs -o mode=1777 tmpfs /tmp
+# A fresh /tmp, unless the repository itself lives under the host's /tmp.
+case "${zc_run:-}" in
+/tmp/*) ;;
+*) mount -t tmpfs -o mode=1777 tmpfs /tmp ;;
+esac
 mount -t tmpfs -o mode=0755 tmpfs /run
 if [ "${2:-}" = tmpfs ]; then
 	mount -t tmpfs tmpfs /root

@@ -14,8 +14,9 @@ out=$("$vm" --timeout 120 -- sh -c 'echo hello from the guest; exit 7' 2>&1)
 check_eq "guest exit code is returned" "$?" 7
 check "guest output is streamed" grep -q '^hello from the guest$' <<<"$out"
 
-out=$("$vm" --timeout 120 -- sh -c 'test -w /etc && test -w /tmp && ! test -e /tmp/.zc-host-marker' 2>&1)
-check_eq "guest root is writable (overlay) and /tmp is fresh" "$?" 0
+out=$("$vm" --timeout 120 -- sh -c 'touch /etc/zc-probe && test -w /tmp && ! test -e /etc/zc-probe-host' 2>&1)
+check_eq "guest root is writable (tmpfs overlay over the host root)" "$?" 0
+check "host root untouched by the guest's writes" test ! -e /etc/zc-probe
 
 out=$("$vm" --timeout 20 -- sleep 600 2>&1)
 check_eq "hung guest: killed, exit 124" "$?" 124
