@@ -29,5 +29,5 @@ echo "host: sending 1000 frames of 256 bytes into the tap behind $nic"
 tg "{\"cmd\": \"send\", \"count\": 1000, \"size\": 256, \"dst\": \"$mac\", \"flows\": 32, \"pps\": 4000}"
 zc_wait_ge 10 "zc_percpu_sum ${pin}_maps/counters 1 packets" 1000 >/dev/null
 run bpftool map dump pinned "${pin}_maps/counters"
-run ethtool -S "$nic" | grep -E 'rx_queue_[0-9]+_(packets|bytes|xdp_packets):'
+run ethtool -S "$nic" | grep -E '^ *rx[0-9]+_xdp_(packets|drops):'
 echo "xdp_count counted $(zc_percpu_sum "${pin}_maps/counters" 1 packets) of 1000 frames"
