@@ -13,8 +13,8 @@ ZC_BPF=$ZC_ROOT/build/bpf
 ZC_PIN=/sys/fs/bpf/zc
 ZC_GUEST_IP=192.0.2.2
 ZC_HOST_IP=192.0.2.1
-# Same as scripts/lib.sh: what in a kernel log fails a run.
-ZC_KERNEL_COMPLAINTS='WARNING:|BUG:|Oops|Call Trace:|UBSAN:|kmemleak: [0-9]+ new suspected|possible (circular|recursive) locking|inconsistent lock state|suspicious RCU usage'
+# ZC_KERNEL_COMPLAINTS: what in a kernel log fails a run (one definition).
+. "$ZC_ROOT/scripts/lib.sh"
 
 zc_failed=0
 zc_defers=()
