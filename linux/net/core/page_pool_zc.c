@@ -6,6 +6,1094 @@
  * memory, grouped in a protection domain (PD). The provider, the PD
  * registry and the netlink interface are built here; drivers reach them
  * through include/net/page_pool/zc.h.
+ *
+ * Lifetime of a PD: the creating netlink socket holds one reference,
+ * every page_pool taking pages from the PD holds one (from its init to
+ * its destroy, which the page_pool core calls only once every page it
+ * handed out is back). Closing the socket unbinds the PD's queues and
+ * drops the socket's reference; the pages are unpinned, and their DMA
+ * mappings were removed, only after the last reference is gone.
  */
 
+#include <linux/bitmap.h>
+#include <linux/dma-mapping.h>
+#include <linux/mm.h>
+#include <linux/mutex.h>
+#include <linux/nospec.h>
+#include <linux/percpu.h>
+#include <linux/rculist.h>
+#include <linux/rtnetlink.h>
+#include <linux/sched/mm.h>
+#include <linux/sizes.h>
+#include <linux/slab.h>
+#include <linux/spinlock.h>
+#include <linux/workqueue.h>
+#include <linux/xarray.h>
+#include <net/genetlink.h>
+#include <net/netdev_netlink.h>
+#include <net/netdev_rx_queue.h>
+#include <net/page_pool/helpers.h>
+#include <net/page_pool/memory_provider.h>
 #include <net/page_pool/zc.h>
+#include <net/sock.h>
+#include <trace/events/page_pool.h>
+#include <uapi/linux/netdev.h>
+
+#include "netdev-genl-gen.h"
+#include "page_pool_priv.h"
+
+/* Bounds on what one pd-create may register. */
+#define PP_ZC_MAX_RANGES	64
+#define PP_ZC_MAX_PAGES		(SZ_16G >> PAGE_SHIFT)
+
+/* The PD's pages mapped for one device and direction. */
+struct pp_zc_dma_map {
+	struct list_head node;		/* in pd->dma_maps, RCU */
+	struct device *dev;
+	enum dma_data_direction dir;
+	refcount_t users;		/* page_pools using this mapping */
+	unsigned long nr_mapped;
+	struct rcu_head rcu;
+	dma_addr_t addrs[];
+};
+
+struct pp_zc_stats {
+	unsigned long rx_zc;
+	unsigned long rx_copy;
+	unsigned long starved;
+};
+
+struct page_pool_zc_pd {
+	struct net_iov_area area;	/* one net_iov per page */
+	struct page **pages;		/* pinned pages, same index */
+	u32 id;
+	enum netdev_pd_mode mode;
+	refcount_t refs;
+	bool closed;			/* owner gone, under RTNL */
+
+	struct net *net;
+	struct mm_struct *mm;		/* locked_vm charged here */
+
+	spinlock_t lock;		/* protects posted, nr_posted, busy */
+	u32 *posted;			/* stack of posted page indexes */
+	unsigned long nr_posted;
+	unsigned long *busy;		/* posted or taken by a page_pool */
+
+	atomic_long_t inflight;
+	struct pp_zc_stats __percpu *stats;
+
+	struct mutex dma_lock;		/* serialises dma_maps writers */
+	struct list_head dma_maps;
+
+	struct xarray bound_rxqs;	/* under RTNL */
+	struct list_head sock_node;	/* in netdev_nl_sock::pds */
+	struct work_struct free_work;
+};
+
+static DEFINE_XARRAY_FLAGS(pp_zc_pds, XA_FLAGS_ALLOC1);
+
+static const struct memory_provider_ops pp_zc_ops;
+
+static struct page_pool_zc_pd *pp_zc_niov_pd(const struct net_iov *niov)
+{
+	return container_of(net_iov_owner(niov), struct page_pool_zc_pd, area);
+}
+
+/*** Protection domain lifetime ***/
+
+static void pp_zc_pd_unpin(struct page_pool_zc_pd *pd)
+{
+	unpin_user_pages(pd->pages, pd->area.num_niovs);
+	if (mmget_not_zero(pd->mm)) {
+		account_locked_vm(pd->mm, pd->area.num_niovs, false);
+		mmput(pd->mm);
+	}
+}
+
+static void pp_zc_pd_free(struct page_pool_zc_pd *pd)
+{
+	WARN_ON(!list_empty(&pd->dma_maps));
+	WARN_ON(atomic_long_read(&pd->inflight));
+	WARN_ON(!xa_empty(&pd->bound_rxqs));
+
+	xa_destroy(&pd->bound_rxqs);
+	free_percpu(pd->stats);
+	bitmap_free(pd->busy);
+	kvfree(pd->posted);
+	kvfree(pd->area.niovs);
+	kvfree(pd->pages);
+	mmdrop(pd->mm);
+	put_net(pd->net);
+	mutex_destroy(&pd->dma_lock);
+	kfree(pd);
+}
+
+static void pp_zc_pd_free_work(struct work_struct *work)
+{
+	struct page_pool_zc_pd *pd;
+
+	pd = container_of(work, struct page_pool_zc_pd, free_work);
+	pp_zc_pd_unpin(pd);
+	/* Listed until unpinned: gone from pd-get means the pages are free. */
+	xa_erase(&pp_zc_pds, pd->id);
+	pp_zc_pd_free(pd);
+}
+
+/**
+ * page_pool_zc_pd_put() - drop a reference to a protection domain
+ * @pd: the PD, from page_pool_zc_pd_get()
+ *
+ * The last reference unpins the PD's pages, from a work item: it can be
+ * dropped from contexts that cannot take the owner's mmap lock.
+ */
+void page_pool_zc_pd_put(struct page_pool_zc_pd *pd)
+{
+	if (refcount_dec_and_test(&pd->refs))
+		schedule_work(&pd->free_work);
+}
+EXPORT_SYMBOL_GPL(page_pool_zc_pd_put);
+
+/* A PD of @net by id, with a reference; @live: not being destroyed. */
+static struct page_pool_zc_pd *
+pp_zc_pd_find(struct net *net, u32 id, bool live)
+{
+	struct page_pool_zc_pd *pd;
+
+	xa_lock(&pp_zc_pds);
+	pd = xa_load(&pp_zc_pds, id);
+	if (pd && (!net_eq(pd->net, net) || (live && READ_ONCE(pd->closed)) ||
+		   !refcount_inc_not_zero(&pd->refs)))
+		pd = NULL;
+	xa_unlock(&pp_zc_pds);
+
+	return pd;
+}
+
+/**
+ * page_pool_zc_pd_get() - look up a protection domain by id
+ * @net: network namespace the PD must belong to
+ * @id: the PD id, as pd-create returned it
+ *
+ * Return: the PD with a reference held, or NULL if there is no live PD
+ * @id in @net. Release it with page_pool_zc_pd_put().
+ */
+struct page_pool_zc_pd *page_pool_zc_pd_get(struct net *net, u32 id)
+{
+	return pp_zc_pd_find(net, id, true);
+}
+EXPORT_SYMBOL_GPL(page_pool_zc_pd_get);
+
+/*** Posting ***/
+
+static void pp_zc_push(struct page_pool_zc_pd *pd, unsigned long idx)
+{
+	pd->posted[pd->nr_posted++] = idx;
+}
+
+static struct net_iov *pp_zc_pop(struct page_pool_zc_pd *pd)
+{
+	struct net_iov *niov = NULL;
+
+	spin_lock_bh(&pd->lock);
+	if (pd->nr_posted)
+		niov = &pd->area.niovs[pd->posted[--pd->nr_posted]];
+	spin_unlock_bh(&pd->lock);
+
+	return niov;
+}
+
+/* A page the page_pool gave back: posted again in region mode, handed
+ * back to the consumer (who posts it again when it wants) in page mode.
+ */
+static void pp_zc_return(struct page_pool_zc_pd *pd, struct net_iov *niov)
+{
+	unsigned long idx = net_iov_idx(niov);
+
+	spin_lock_bh(&pd->lock);
+	if (pd->mode == NETDEV_PD_MODE_REGION)
+		pp_zc_push(pd, idx);
+	else
+		__clear_bit(idx, pd->busy);
+	spin_unlock_bh(&pd->lock);
+}
+
+/**
+ * page_pool_zc_post_page() - post one page of a page-mode PD for receive
+ * @pd: the PD, in page mode
+ * @index: page index in the PD (byte offset in its ranges / PAGE_SIZE)
+ *
+ * Return: 0 on success, -EINVAL if @pd is not in page mode, -ERANGE if
+ * @index is outside the PD, -EBUSY if the page is already posted or
+ * still in use by a page_pool.
+ */
+int page_pool_zc_post_page(struct page_pool_zc_pd *pd, unsigned long index)
+{
+	if (pd->mode != NETDEV_PD_MODE_PAGE)
+		return -EINVAL;
+	if (index >= pd->area.num_niovs)
+		return -ERANGE;
+	index = array_index_nospec(index, pd->area.num_niovs);
+
+	spin_lock_bh(&pd->lock);
+	if (__test_and_set_bit(index, pd->busy)) {
+		spin_unlock_bh(&pd->lock);
+		return -EBUSY;
+	}
+	pp_zc_push(pd, index);
+	spin_unlock_bh(&pd->lock);
+
+	return 0;
+}
+EXPORT_SYMBOL_GPL(page_pool_zc_post_page);
+
+/*** DMA mappings, one per device and direction, shared by page_pools ***/
+
+static struct pp_zc_dma_map *
+pp_zc_dma_map_find(struct page_pool_zc_pd *pd, struct device *dev,
+		   enum dma_data_direction dir)
+{
+	struct pp_zc_dma_map *map;
+
+	list_for_each_entry_rcu(map, &pd->dma_maps, node,
+				lockdep_is_held(&pd->dma_lock))
+		if (map->dev == dev && map->dir == dir)
+			return map;
+
+	return NULL;
+}
+
+static void pp_zc_dma_unmap(struct page_pool_zc_pd *pd,
+			    struct pp_zc_dma_map *map)
+{
+	unsigned long i;
+
+	for (i = 0; i < map->nr_mapped; i++)
+		dma_unmap_page_attrs(map->dev, map->addrs[i], PAGE_SIZE,
+				     map->dir, DMA_ATTR_SKIP_CPU_SYNC);
+}
+
+static struct pp_zc_dma_map *
+pp_zc_dma_map_create(struct page_pool_zc_pd *pd, struct device *dev,
+		     enum dma_data_direction dir)
+{
+	unsigned long npages = pd->area.num_niovs;
+	struct pp_zc_dma_map *map;
+	dma_addr_t addr;
+
+	map = kvzalloc(struct_size(map, addrs, npages), GFP_KERNEL);
+	if (!map)
+		return ERR_PTR(-ENOMEM);
+
+	map->dev = dev;
+	map->dir = dir;
+	refcount_set(&map->users, 1);
+
+	for (; map->nr_mapped < npages; map->nr_mapped++) {
+		addr = dma_map_page_attrs(dev, pd->pages[map->nr_mapped], 0,
+					  PAGE_SIZE, dir,
+					  DMA_ATTR_SKIP_CPU_SYNC);
+		if (dma_mapping_error(dev, addr))
+			goto err_unmap;
+		map->addrs[map->nr_mapped] = addr;
+	}
+
+	return map;
+
+err_unmap:
+	pp_zc_dma_unmap(pd, map);
+	kvfree(map);
+	return ERR_PTR(-ENOMEM);
+}
+
+static int pp_zc_dma_map_get(struct page_pool_zc_pd *pd, struct device *dev,
+			     enum dma_data_direction dir)
+{
+	struct pp_zc_dma_map *map;
+	int err = 0;
+
+	mutex_lock(&pd->dma_lock);
+	map = pp_zc_dma_map_find(pd, dev, dir);
+	if (map) {
+		refcount_inc(&map->users);
+		goto out_unlock;
+	}
+
+	map = pp_zc_dma_map_create(pd, dev, dir);
+	if (IS_ERR(map)) {
+		err = PTR_ERR(map);
+		goto out_unlock;
+	}
+	list_add_tail_rcu(&map->node, &pd->dma_maps);
+
+out_unlock:
+	mutex_unlock(&pd->dma_lock);
+	return err;
+}
+
+static void pp_zc_dma_map_free_rcu(struct rcu_head *head)
+{
+	kvfree(container_of(head, struct pp_zc_dma_map, rcu));
+}
+
+static void pp_zc_dma_map_put(struct page_pool_zc_pd *pd, struct device *dev,
+			      enum dma_data_direction dir)
+{
+	struct pp_zc_dma_map *map;
+
+	mutex_lock(&pd->dma_lock);
+	map = pp_zc_dma_map_find(pd, dev, dir);
+	if (!WARN_ON_ONCE(!map) && refcount_dec_and_test(&map->users)) {
+		list_del_rcu(&map->node);
+		pp_zc_dma_unmap(pd, map);
+		call_rcu(&map->rcu, pp_zc_dma_map_free_rcu);
+	}
+	mutex_unlock(&pd->dma_lock);
+}
+
+/*** Memory provider ops ***/
+
+static int pp_zc_init(struct page_pool *pool)
+{
+	struct page_pool_zc_pd *pd = pool->mp_priv;
+	int err;
+
+	if (!pd)
+		return -EINVAL;
+	if (pool->p.order != 0)
+		return -E2BIG;
+
+	err = pp_zc_dma_map_get(pd, pool->p.dev, pool->p.dma_dir);
+	if (err)
+		return err;
+
+	refcount_inc(&pd->refs);
+	return 0;
+}
+
+static void pp_zc_destroy(struct page_pool *pool)
+{
+	struct page_pool_zc_pd *pd = pool->mp_priv;
+
+	pp_zc_dma_map_put(pd, pool->p.dev, pool->p.dma_dir);
+	page_pool_zc_pd_put(pd);
+}
+
+static netmem_ref pp_zc_alloc_netmems(struct page_pool *pool, gfp_t gfp)
+{
+	struct page_pool_zc_pd *pd = pool->mp_priv;
+	struct pp_zc_dma_map *map;
+	struct net_iov *niov;
+	netmem_ref netmem;
+	dma_addr_t addr;
+
+	niov = pp_zc_pop(pd);
+	if (unlikely(!niov)) {
+		this_cpu_inc(pd->stats->starved);
+		return 0;
+	}
+
+	rcu_read_lock();
+	map = pp_zc_dma_map_find(pd, pool->p.dev, pool->p.dma_dir);
+	addr = map->addrs[net_iov_idx(niov)];
+	rcu_read_unlock();
+
+	netmem = net_iov_to_netmem(niov);
+	page_pool_set_dma_addr_netmem(netmem, addr);
+	page_pool_set_pp_info(pool, netmem);
+	if (pool->dma_sync)
+		dma_sync_single_range_for_device(pool->p.dev, addr,
+						 pool->p.offset,
+						 pool->p.max_len,
+						 pool->p.dma_dir);
+	atomic_long_inc(&pd->inflight);
+
+	pool->pages_state_hold_cnt++;
+	trace_page_pool_state_hold(pool, netmem, pool->pages_state_hold_cnt);
+	return netmem;
+}
+
+static bool pp_zc_release_netmem(struct page_pool *pool, netmem_ref netmem)
+{
+	long refcount = atomic_long_read(netmem_get_pp_ref_count_ref(netmem));
+	struct page_pool_zc_pd *pd = pool->mp_priv;
+	struct net_iov *niov;
+
+	if (WARN_ON_ONCE(!netmem_is_net_iov(netmem)))
+		return false;
+	if (WARN_ON_ONCE(refcount != 1))
+		return false;
+
+	niov = netmem_to_net_iov(netmem);
+	page_pool_clear_pp_info(netmem);
+	atomic_long_dec(&pd->inflight);
+	pp_zc_return(pd, niov);
+
+	/* Never to the page allocator: the page is guest memory. */
+	return false;
+}
+
+static int pp_zc_nl_fill(void *mp_priv, struct sk_buff *rsp,
+			 struct netdev_rx_queue *rxq)
+{
+	const struct page_pool_zc_pd *pd = mp_priv;
+	int type = rxq ? NETDEV_A_QUEUE_PD_ID : NETDEV_A_PAGE_POOL_PD_ID;
+
+	return nla_put_u32(rsp, type, pd->id);
+}
+
+static void pp_zc_uninstall(void *mp_priv, struct netdev_rx_queue *rxq)
+{
+	struct page_pool_zc_pd *pd = mp_priv;
+	struct netdev_rx_queue *bound;
+	unsigned long idx;
+
+	xa_for_each(&pd->bound_rxqs, idx, bound) {
+		if (bound == rxq) {
+			xa_erase(&pd->bound_rxqs, idx);
+			break;
+		}
+	}
+}
+
+static const struct memory_provider_ops pp_zc_ops = {
+	.init			= pp_zc_init,
+	.destroy		= pp_zc_destroy,
+	.alloc_netmems		= pp_zc_alloc_netmems,
+	.release_netmem		= pp_zc_release_netmem,
+	.nl_fill		= pp_zc_nl_fill,
+	.uninstall		= pp_zc_uninstall,
+};
+
+/*** Datapath helpers ***/
+
+/**
+ * page_pool_is_zc() - does a page_pool take its pages from a PD?
+ * @pool: the page_pool
+ *
+ * Return: true if @pool's buffers are guest pages of a protection domain.
+ */
+bool page_pool_is_zc(const struct page_pool *pool)
+{
+	return pool->mp_ops == &pp_zc_ops;
+}
+EXPORT_SYMBOL_GPL(page_pool_is_zc);
+
+/**
+ * page_pool_zc_netmem_address() - kernel address of a PD buffer
+ * @netmem: a netmem from a page_pool for which page_pool_is_zc() is true
+ *
+ * The page is pinned and in the direct map. The guest may rewrite it at
+ * any time: read what you need once.
+ *
+ * Return: the address of the first byte of the page.
+ */
+void *page_pool_zc_netmem_address(netmem_ref netmem)
+{
+	struct net_iov *niov = netmem_to_net_iov(netmem);
+
+	return page_address(pp_zc_niov_pd(niov)->pages[net_iov_idx(niov)]);
+}
+EXPORT_SYMBOL_GPL(page_pool_zc_netmem_address);
+
+/**
+ * page_pool_zc_count_rx() - count a frame received into a PD page
+ * @netmem: the buffer the NIC wrote the frame into
+ */
+void page_pool_zc_count_rx(netmem_ref netmem)
+{
+	this_cpu_inc(pp_zc_niov_pd(netmem_to_net_iov(netmem))->stats->rx_zc);
+}
+EXPORT_SYMBOL_GPL(page_pool_zc_count_rx);
+
+/**
+ * page_pool_zc_count_copy() - count a frame copied out of a PD page
+ * @netmem: the buffer the frame was copied from
+ */
+void page_pool_zc_count_copy(netmem_ref netmem)
+{
+	this_cpu_inc(pp_zc_niov_pd(netmem_to_net_iov(netmem))->stats->rx_copy);
+}
+EXPORT_SYMBOL_GPL(page_pool_zc_count_copy);
+
+/**
+ * page_pool_zc_xdp_free() - return the buffer of a zero-copy xdp_buff
+ * @xdp: an xdp_buff embedded in a &struct page_pool_zc_xdp_buff
+ * @napi_direct: called from the NAPI context of the buffer's page_pool
+ *
+ * The page goes back to its page_pool, and through it to the PD.
+ */
+void page_pool_zc_xdp_free(struct xdp_buff *xdp, bool napi_direct)
+{
+	netmem_ref netmem = page_pool_zc_xdp_buff(xdp)->netmem;
+
+	page_pool_put_full_netmem(netmem_get_pp(netmem), netmem, napi_direct);
+}
+EXPORT_SYMBOL_GPL(page_pool_zc_xdp_free);
+
+/*** Creation ***/
+
+struct pp_zc_range {
+	unsigned long addr;
+	unsigned long npages;
+};
+
+static int pp_zc_parse_ranges(struct genl_info *info, struct pp_zc_range *r,
+			      unsigned int *nr_ranges, unsigned long *npages)
+{
+	struct nlattr *tb[ARRAY_SIZE(netdev_pd_range_nl_policy)];
+	struct netlink_ext_ack *extack = info->extack;
+	unsigned int n = 0;
+	struct nlattr *attr;
+	u64 addr, len;
+	int rem, err;
+
+	*npages = 0;
+	nla_for_each_attr_type(attr, NETDEV_A_PD_RANGE,
+			       genlmsg_data(info->genlhdr),
+			       genlmsg_len(info->genlhdr), rem) {
+		if (n == PP_ZC_MAX_RANGES) {
+			NL_SET_ERR_MSG_ATTR_FMT(extack, attr, "more than %u ranges",
+						PP_ZC_MAX_RANGES);
+			return -E2BIG;
+		}
+		err = nla_parse_nested(tb, ARRAY_SIZE(tb) - 1, attr,
+				       netdev_pd_range_nl_policy, extack);
+		if (err)
+			return err;
+		if (NL_REQ_ATTR_CHECK(extack, attr, tb, NETDEV_A_PD_RANGE_ADDR) ||
+		    NL_REQ_ATTR_CHECK(extack, attr, tb, NETDEV_A_PD_RANGE_LEN))
+			return -EINVAL;
+
+		addr = nla_get_u64(tb[NETDEV_A_PD_RANGE_ADDR]);
+		len = nla_get_u64(tb[NETDEV_A_PD_RANGE_LEN]);
+		if (!PAGE_ALIGNED(addr) || !PAGE_ALIGNED(len) || !len) {
+			NL_SET_ERR_MSG_ATTR(extack, attr,
+					    "range not page-aligned or empty");
+			return -EINVAL;
+		}
+		if (addr + len < addr || addr + len > TASK_SIZE_MAX ||
+		    len >> PAGE_SHIFT > PP_ZC_MAX_PAGES - *npages) {
+			NL_SET_ERR_MSG_ATTR_FMT(extack, attr,
+						"range too large (at most %lu pages in a PD)",
+						PP_ZC_MAX_PAGES);
+			return -E2BIG;
+		}
+
+		r[n].addr = addr;
+		r[n].npages = len >> PAGE_SHIFT;
+		*npages += r[n].npages;
+		n++;
+	}
+
+	if (!n) {
+		NL_SET_ERR_MSG(extack, "no range given");
+		return -EINVAL;
+	}
+	*nr_ranges = n;
+	return 0;
+}
+
+static int pp_zc_pin(struct page_pool_zc_pd *pd, const struct pp_zc_range *r,
+		     unsigned int nr_ranges, struct netlink_ext_ack *extack)
+{
+	unsigned long done = 0;
+	unsigned int i;
+	long pinned;
+
+	for (i = 0; i < nr_ranges; i++) {
+		pinned = pin_user_pages_fast(r[i].addr, r[i].npages,
+					     FOLL_WRITE | FOLL_LONGTERM,
+					     pd->pages + done);
+		if (pinned > 0)
+			done += pinned;
+		if (pinned != r[i].npages) {
+			NL_SET_ERR_MSG_FMT(extack,
+					   "range %u not mapped or not pinnable at page %ld",
+					   i, pinned < 0 ? 0 : pinned);
+			goto err_unpin;
+		}
+	}
+	return 0;
+
+err_unpin:
+	unpin_user_pages(pd->pages, done);
+	return -EFAULT;
+}
+
+static struct page_pool_zc_pd *pp_zc_pd_alloc(unsigned long npages, u32 mode)
+{
+	struct page_pool_zc_pd *pd;
+	unsigned long i;
+
+	pd = kzalloc(sizeof(*pd), GFP_KERNEL);
+	if (!pd)
+		return NULL;
+
+	pd->pages = kvcalloc(npages, sizeof(*pd->pages), GFP_KERNEL);
+	pd->area.niovs = kvcalloc(npages, sizeof(*pd->area.niovs),
+				  GFP_KERNEL);
+	pd->posted = kvcalloc(npages, sizeof(*pd->posted), GFP_KERNEL);
+	pd->busy = bitmap_zalloc(npages, GFP_KERNEL);
+	pd->stats = alloc_percpu(struct pp_zc_stats);
+	if (!pd->pages || !pd->area.niovs || !pd->posted || !pd->busy ||
+	    !pd->stats)
+		goto err_free;
+
+	pd->area.num_niovs = npages;
+	for (i = 0; i < npages; i++)
+		pd->area.niovs[i].owner = &pd->area;
+
+	pd->mode = mode;
+	refcount_set(&pd->refs, 1);
+	spin_lock_init(&pd->lock);
+	mutex_init(&pd->dma_lock);
+	INIT_LIST_HEAD(&pd->dma_maps);
+	xa_init_flags(&pd->bound_rxqs, XA_FLAGS_ALLOC);
+	INIT_WORK(&pd->free_work, pp_zc_pd_free_work);
+
+	/* Region mode: everything posted, popped in ascending order. */
+	if (mode == NETDEV_PD_MODE_REGION) {
+		for (i = npages; i > 0; i--)
+			pp_zc_push(pd, i - 1);
+		bitmap_fill(pd->busy, npages);
+	}
+	return pd;
+
+err_free:
+	free_percpu(pd->stats);
+	bitmap_free(pd->busy);
+	kvfree(pd->posted);
+	kvfree(pd->area.niovs);
+	kvfree(pd->pages);
+	kfree(pd);
+	return NULL;
+}
+
+int netdev_nl_pd_create_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct netlink_ext_ack *extack = info->extack;
+	struct pp_zc_range *ranges;
+	struct page_pool_zc_pd *pd;
+	struct netdev_nl_sock *priv;
+	unsigned int nr_ranges;
+	unsigned long npages;
+	struct sk_buff *rsp;
+	u32 mode;
+	void *hdr;
+	int err;
+
+	if (GENL_REQ_ATTR_CHECK(info, NETDEV_A_PD_RANGE))
+		return -EINVAL;
+	mode = NETDEV_PD_MODE_REGION;
+	if (info->attrs[NETDEV_A_PD_MODE])
+		mode = nla_get_u32(info->attrs[NETDEV_A_PD_MODE]);
+
+	priv = genl_sk_priv_get(&netdev_nl_family, NETLINK_CB(skb).sk);
+	if (IS_ERR(priv))
+		return PTR_ERR(priv);
+
+	ranges = kcalloc(PP_ZC_MAX_RANGES, sizeof(*ranges), GFP_KERNEL);
+	if (!ranges)
+		return -ENOMEM;
+	err = pp_zc_parse_ranges(info, ranges, &nr_ranges, &npages);
+	if (err)
+		goto err_free_ranges;
+
+	rsp = genlmsg_new(GENLMSG_DEFAULT_SIZE, GFP_KERNEL);
+	if (!rsp) {
+		err = -ENOMEM;
+		goto err_free_ranges;
+	}
+	hdr = genlmsg_iput(rsp, info);
+	if (!hdr) {
+		err = -EMSGSIZE;
+		goto err_free_rsp;
+	}
+
+	pd = pp_zc_pd_alloc(npages, mode);
+	if (!pd) {
+		err = -ENOMEM;
+		goto err_free_rsp;
+	}
+
+	err = account_locked_vm(current->mm, npages, true);
+	if (err) {
+		NL_SET_ERR_MSG_FMT(extack,
+				   "%lu pages exceed the locked memory limit (RLIMIT_MEMLOCK)",
+				   npages);
+		goto err_free_pd;
+	}
+	pd->mm = current->mm;
+	mmgrab(pd->mm);
+
+	err = pp_zc_pin(pd, ranges, nr_ranges, extack);
+	if (err)
+		goto err_unaccount;
+
+	pd->net = get_net(genl_info_net(info));
+	err = xa_alloc(&pp_zc_pds, &pd->id, pd, xa_limit_31b, GFP_KERNEL);
+	if (err)
+		goto err_unpin;
+
+	if (nla_put_u32(rsp, NETDEV_A_PD_ID, pd->id)) {
+		err = -EMSGSIZE;
+		goto err_erase_id;
+	}
+	genlmsg_end(rsp, hdr);
+
+	mutex_lock(&priv->lock);
+	list_add(&pd->sock_node, &priv->pds);
+	mutex_unlock(&priv->lock);
+
+	kfree(ranges);
+	return genlmsg_reply(rsp, info);
+
+err_erase_id:
+	xa_erase(&pp_zc_pds, pd->id);
+err_unpin:
+	pp_zc_pd_unpin(pd);
+	pp_zc_pd_free(pd);
+	goto err_free_rsp;
+err_unaccount:
+	account_locked_vm(pd->mm, npages, false);
+	mmdrop(pd->mm);
+	pd->mm = NULL;
+err_free_pd:
+	bitmap_free(pd->busy);
+	free_percpu(pd->stats);
+	kvfree(pd->posted);
+	kvfree(pd->area.niovs);
+	kvfree(pd->pages);
+	mutex_destroy(&pd->dma_lock);
+	kfree(pd);
+err_free_rsp:
+	nlmsg_free(rsp);
+err_free_ranges:
+	kfree(ranges);
+	return err;
+}
+
+/*** Binding ***/
+
+static struct page_pool_zc_pd *pp_zc_pd_lookup(struct genl_info *info,
+					       bool live)
+{
+	struct page_pool_zc_pd *pd;
+
+	pd = pp_zc_pd_find(genl_info_net(info),
+			   nla_get_u32(info->attrs[NETDEV_A_PD_ID]), live);
+	if (!pd)
+		NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[NETDEV_A_PD_ID],
+				    "unknown protection domain");
+	return pd;
+}
+
+static struct net_device *pp_zc_dev_lookup(struct genl_info *info)
+{
+	struct net_device *dev;
+
+	dev = __dev_get_by_index(genl_info_net(info),
+				 nla_get_u32(info->attrs[NETDEV_A_PD_IFINDEX]));
+	if (!dev || !netif_device_present(dev)) {
+		NL_SET_ERR_MSG_ATTR(info->extack,
+				    info->attrs[NETDEV_A_PD_IFINDEX],
+				    "no such device in this network namespace");
+		return NULL;
+	}
+	return dev;
+}
+
+static int pp_zc_bind_req_check(struct genl_info *info)
+{
+	if (GENL_REQ_ATTR_CHECK(info, NETDEV_A_PD_ID) ||
+	    GENL_REQ_ATTR_CHECK(info, NETDEV_A_PD_IFINDEX) ||
+	    GENL_REQ_ATTR_CHECK(info, NETDEV_A_PD_QUEUE_ID))
+		return -EINVAL;
+	return 0;
+}
+
+int netdev_nl_pd_bind_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct pp_memory_provider_params p = { .mp_ops = &pp_zc_ops };
+	struct page_pool_zc_pd *pd;
+	struct net_device *dev;
+	u32 rxq_idx, xa_idx;
+	int err;
+
+	err = pp_zc_bind_req_check(info);
+	if (err)
+		return err;
+	rxq_idx = nla_get_u32(info->attrs[NETDEV_A_PD_QUEUE_ID]);
+
+	pd = pp_zc_pd_lookup(info, true);
+	if (!pd)
+		return -ENOENT;
+	p.mp_priv = pd;
+
+	rtnl_lock();
+	dev = pp_zc_dev_lookup(info);
+	if (!dev) {
+		err = -ENODEV;
+		goto err_unlock;
+	}
+	if (pd->closed) {
+		NL_SET_ERR_MSG(info->extack, "protection domain is being destroyed");
+		err = -ENOENT;
+		goto err_unlock;
+	}
+
+	err = xa_alloc(&pd->bound_rxqs, &xa_idx, NULL, xa_limit_32b,
+		       GFP_KERNEL);
+	if (err)
+		goto err_unlock;
+
+	err = __net_mp_open_rxq(dev, rxq_idx, &p, info->extack);
+	if (err)
+		goto err_erase;
+
+	xa_store(&pd->bound_rxqs, xa_idx, __netif_get_rx_queue(dev, rxq_idx),
+		 GFP_KERNEL);
+	rtnl_unlock();
+	page_pool_zc_pd_put(pd);
+	return 0;
+
+err_erase:
+	xa_erase(&pd->bound_rxqs, xa_idx);
+err_unlock:
+	rtnl_unlock();
+	page_pool_zc_pd_put(pd);
+	return err;
+}
+
+static void pp_zc_unbind_rxq(struct page_pool_zc_pd *pd, unsigned long xa_idx,
+			     struct netdev_rx_queue *rxq)
+{
+	const struct pp_memory_provider_params p = {
+		.mp_priv	= pd,
+		.mp_ops		= &pp_zc_ops,
+	};
+
+	__net_mp_close_rxq(rxq->dev, get_netdev_rx_queue_index(rxq), &p);
+	xa_erase(&pd->bound_rxqs, xa_idx);
+}
+
+int netdev_nl_pd_unbind_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct netdev_rx_queue *rxq, *bound;
+	struct page_pool_zc_pd *pd;
+	struct net_device *dev;
+	unsigned long xa_idx;
+	u32 rxq_idx;
+	int err;
+
+	err = pp_zc_bind_req_check(info);
+	if (err)
+		return err;
+	rxq_idx = nla_get_u32(info->attrs[NETDEV_A_PD_QUEUE_ID]);
+
+	pd = pp_zc_pd_lookup(info, true);
+	if (!pd)
+		return -ENOENT;
+
+	rtnl_lock();
+	dev = pp_zc_dev_lookup(info);
+	if (!dev) {
+		err = -ENODEV;
+		goto out_unlock;
+	}
+	if (rxq_idx >= dev->real_num_rx_queues) {
+		NL_SET_ERR_MSG_ATTR(info->extack,
+				    info->attrs[NETDEV_A_PD_QUEUE_ID],
+				    "rx queue index out of range");
+		err = -ERANGE;
+		goto out_unlock;
+	}
+	rxq = __netif_get_rx_queue(dev, rxq_idx);
+
+	err = -ENOENT;
+	xa_for_each(&pd->bound_rxqs, xa_idx, bound) {
+		if (bound == rxq) {
+			pp_zc_unbind_rxq(pd, xa_idx, rxq);
+			err = 0;
+			break;
+		}
+	}
+	if (err)
+		NL_SET_ERR_MSG(info->extack,
+			       "queue is not bound to this protection domain");
+
+out_unlock:
+	rtnl_unlock();
+	page_pool_zc_pd_put(pd);
+	return err;
+}
+
+static void pp_zc_pd_close(struct page_pool_zc_pd *pd)
+{
+	struct netdev_rx_queue *rxq;
+	unsigned long xa_idx;
+
+	rtnl_lock();
+	WRITE_ONCE(pd->closed, true);
+	xa_for_each(&pd->bound_rxqs, xa_idx, rxq)
+		pp_zc_unbind_rxq(pd, xa_idx, rxq);
+	rtnl_unlock();
+
+	page_pool_zc_pd_put(pd);
+}
+
+/**
+ * page_pool_zc_nl_sock_destroy() - the owner of some PDs closed its socket
+ * @priv: the socket's netdev family state
+ *
+ * Unbind every queue of every PD the socket created and drop the socket's
+ * reference; the pages are unpinned once the page_pools returned them.
+ */
+void page_pool_zc_nl_sock_destroy(struct netdev_nl_sock *priv)
+{
+	struct page_pool_zc_pd *pd, *tmp;
+
+	list_for_each_entry_safe(pd, tmp, &priv->pds, sock_node) {
+		list_del(&pd->sock_node);
+		pp_zc_pd_close(pd);
+	}
+}
+
+/*** Dump ***/
+
+static int pp_zc_nl_fill_binding(struct sk_buff *rsp,
+				 struct netdev_rx_queue *rxq)
+{
+	struct nlattr *nest;
+
+	nest = nla_nest_start(rsp, NETDEV_A_PD_BINDING);
+	if (!nest)
+		return -EMSGSIZE;
+	if (nla_put_u32(rsp, NETDEV_A_PD_BINDING_IFINDEX, rxq->dev->ifindex) ||
+	    nla_put_u32(rsp, NETDEV_A_PD_BINDING_QUEUE_ID,
+			get_netdev_rx_queue_index(rxq))) {
+		nla_nest_cancel(rsp, nest);
+		return -EMSGSIZE;
+	}
+	nla_nest_end(rsp, nest);
+	return 0;
+}
+
+static void pp_zc_stats_sum(struct page_pool_zc_pd *pd, struct pp_zc_stats *s)
+{
+	const struct pp_zc_stats *c;
+	int cpu;
+
+	memset(s, 0, sizeof(*s));
+	for_each_possible_cpu(cpu) {
+		c = per_cpu_ptr(pd->stats, cpu);
+		s->rx_zc += READ_ONCE(c->rx_zc);
+		s->rx_copy += READ_ONCE(c->rx_copy);
+		s->starved += READ_ONCE(c->starved);
+	}
+}
+
+/* Caller holds RTNL (the bound queues' devices stay). */
+static int pp_zc_pd_nl_fill(struct sk_buff *rsp, struct page_pool_zc_pd *pd,
+			    const struct genl_info *info)
+{
+	struct netdev_rx_queue *rxq;
+	struct pp_zc_stats stats;
+	unsigned long xa_idx;
+	void *hdr;
+
+	hdr = genlmsg_iput(rsp, info);
+	if (!hdr)
+		return -EMSGSIZE;
+
+	pp_zc_stats_sum(pd, &stats);
+	if (nla_put_u32(rsp, NETDEV_A_PD_ID, pd->id) ||
+	    nla_put_u32(rsp, NETDEV_A_PD_MODE, pd->mode) ||
+	    nla_put_uint(rsp, NETDEV_A_PD_PAGES, pd->area.num_niovs) ||
+	    nla_put_uint(rsp, NETDEV_A_PD_POSTED, READ_ONCE(pd->nr_posted)) ||
+	    nla_put_uint(rsp, NETDEV_A_PD_INFLIGHT,
+			 atomic_long_read(&pd->inflight)) ||
+	    nla_put_uint(rsp, NETDEV_A_PD_RX_ZC, stats.rx_zc) ||
+	    nla_put_uint(rsp, NETDEV_A_PD_RX_COPY, stats.rx_copy) ||
+	    nla_put_uint(rsp, NETDEV_A_PD_STARVED, stats.starved))
+		goto err_cancel;
+
+	xa_for_each(&pd->bound_rxqs, xa_idx, rxq)
+		if (rxq && pp_zc_nl_fill_binding(rsp, rxq))
+			goto err_cancel;
+
+	genlmsg_end(rsp, hdr);
+	return 0;
+
+err_cancel:
+	genlmsg_cancel(rsp, hdr);
+	return -EMSGSIZE;
+}
+
+int netdev_nl_pd_get_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct page_pool_zc_pd *pd;
+	struct sk_buff *rsp;
+	int err;
+
+	if (GENL_REQ_ATTR_CHECK(info, NETDEV_A_PD_ID))
+		return -EINVAL;
+
+	rsp = genlmsg_new(GENLMSG_DEFAULT_SIZE, GFP_KERNEL);
+	if (!rsp)
+		return -ENOMEM;
+
+	pd = pp_zc_pd_lookup(info, false);
+	if (!pd) {
+		err = -ENOENT;
+		goto err_free_rsp;
+	}
+
+	rtnl_lock();
+	err = pp_zc_pd_nl_fill(rsp, pd, info);
+	rtnl_unlock();
+	page_pool_zc_pd_put(pd);
+	if (err)
+		goto err_free_rsp;
+
+	return genlmsg_reply(rsp, info);
+
+err_free_rsp:
+	nlmsg_free(rsp);
+	return err;
+}
+
+struct pp_zc_dump_ctx {
+	unsigned long idx;
+};
+
+int netdev_nl_pd_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	struct pp_zc_dump_ctx *ctx = (void *)cb->ctx;
+	const struct genl_info *info = genl_info_dump(cb);
+	struct net *net = sock_net(skb->sk);
+	struct page_pool_zc_pd *pd;
+	int err = 0;
+
+	rtnl_lock();
+	for (;;) {
+		xa_lock(&pp_zc_pds);
+		pd = xa_find(&pp_zc_pds, &ctx->idx, ULONG_MAX, XA_PRESENT);
+		while (pd && (!net_eq(pd->net, net) ||
+			      !refcount_inc_not_zero(&pd->refs)))
+			pd = xa_find_after(&pp_zc_pds, &ctx->idx, ULONG_MAX,
+					   XA_PRESENT);
+		xa_unlock(&pp_zc_pds);
+		if (!pd)
+			break;
+
+		err = pp_zc_pd_nl_fill(skb, pd, info);
+		page_pool_zc_pd_put(pd);
+		if (err)
+			break;
+		ctx->idx++;
+	}
+	rtnl_unlock();
+
+	return err;
+}

@@ -1,0 +1,250 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0
+"""page_pool_zc datapath on virtio_net: frames received into a PD.
+
+This process registers its own memory as a protection domain, binds it to
+the RX queue of the VM's virtio_net NIC that a chosen flow lands on, and
+has frames sent from outside the VM (scripts/trafgen.py into the tap):
+
+ - with XDP_DROP, the payload bytes appear in the registered memory, the
+   PD counts every frame as received in place and none as copied, and the
+   pages all come back (posted count unchanged);
+ - with XDP_PASS, every datagram reaches a socket intact and is counted
+   as a copy;
+ - unbinding restores the normal RX path, and the pages return;
+ - closing the netlink socket, or killing the process that owns the PD,
+   while frames flow unbinds the queue, traffic goes on on the normal path
+   and every page is unpinned.
+"""
+
+import errno
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+from zclib import (BPF, GUEST_IP, PIN, Memory, NlError, check, check_eq,
+                   check_refused, ethtool_sum, fail, finish, ifindex, log,
+                   netdev, ok, pd_create, pd_get, pd_ids, pd_supported,
+                   percpu_sum, scan_payloads, sh, skip, status_kb, tg,
+                   virtio_nic, wait_for)
+
+PAGES = 1024
+SIZE = 512
+PORT = 9
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+if not pd_supported():
+    skip("pd-bind", "kernel without CONFIG_PAGE_POOL_ZC")
+    sys.exit(0)
+
+nic = virtio_nic()
+if not nic:
+    fail("setup", "no virtio_net NIC")
+    finish()
+idx = ifindex(nic)
+mac = open(f"/sys/class/net/{nic}/address").read().strip()
+sh(f"ip link set {nic} up")
+sh(f"ip addr add {GUEST_IP}/24 dev {nic}", check_rc=False)
+sh(f"sysctl -qw net.ipv6.conf.{nic}.disable_ipv6=1")
+sh("sysctl -qw net.core.rmem_max=33554432")
+
+prog, maps = f"{PIN}/pd_rx_prog", f"{PIN}/pd_rx_maps"
+sh(f"mkdir -p {PIN}; rm -rf {prog} {maps}")
+sh(f"bpftool prog load {BPF}/xdp_count.bpf.o {prog} type xdp pinmaps {maps}")
+sh(f"bpftool net attach xdpdrv pinned {prog} dev {nic}")
+seq = 0
+
+
+def cleanup():
+    sh(f"bpftool net detach xdpdrv dev {nic}", check_rc=False)
+    sh(f"rm -rf {prog} {maps}", check_rc=False)
+    sh(f"ip addr del {GUEST_IP}/24 dev {nic}", check_rc=False)
+
+
+def verdict(drop):
+    sh(f"bpftool map update pinned {maps}/config key 0 0 0 0 "
+       f"value {1 if drop else 0} 0 0 0")
+
+
+def counted():
+    return percpu_sum(f"{maps}/counters", 1, "packets")
+
+
+def send(count, sport, size=SIZE, pps=4000):
+    """count frames of one flow (one RX queue); True if none was lost."""
+    global seq
+    r = tg({"cmd": "send", "count": count, "size": size, "dst": mac,
+            "dst_ip": GUEST_IP, "dport": PORT, "sport": sport, "flows": 1,
+            "pps": pps, "seq0": seq})
+    seq += count
+    if not r.get("ok") or r.get("dropped"):
+        log(f"trafgen: {r}")
+        return False
+    return True
+
+
+def wait_counted(want):
+    return wait_for(10, lambda: counted() >= want and counted())
+
+
+class Sink:
+    def __init__(self, count):
+        self.tmp = tempfile.mkdtemp()
+        ready = os.path.join(self.tmp, "ready")
+        self.p = subprocess.Popen(
+            ["/usr/bin/python3", os.path.join(HERE, "udp_sink.py"), "--port",
+             str(PORT), "--count", str(count), "--idle", "3", "--ready",
+             ready], stdout=subprocess.PIPE, text=True)
+        wait_for(5, lambda: os.path.exists(ready))
+
+    def result(self):
+        out, _ = self.p.communicate(timeout=60)
+        return json.loads(out)
+
+
+def queue_pd(nl, q):
+    return nl.do("queue-get", {"ifindex": idx, "type": "rx", "id": q}) \
+             .get("pd-id")
+
+
+try:
+    # --- find the queue one flow lands on --------------------------------
+    verdict(drop=True)
+    sport = 4000
+    before = [ethtool_sum(nic, f"^rx{q}_xdp_packets$") for q in (0, 1)]
+    send(20, sport)
+    wait_counted(20)
+    delta = [ethtool_sum(nic, f"^rx{q}_xdp_packets$") - before[q]
+             for q in (0, 1)]
+    q = 0 if delta[0] >= delta[1] else 1
+    check("flow lands on one RX queue", max(delta) == 20, f"per queue {delta}")
+    log(f"UDP source port {sport} lands on RX queue {q}")
+    base = counted()
+
+    # --- bind ------------------------------------------------------------
+    nl = netdev()
+    lck0 = status_kb("VmLck")
+    mem = Memory(PAGES)
+    pd = pd_create(nl, [mem.range()])
+    nl.do("pd-bind", {"id": pd, "ifindex": idx, "queue-id": q})
+    ok(f"pd-bind: PD {pd} to {nic} queue {q}")
+    check_eq("queue-get shows the PD on the bound queue", queue_pd(nl, q), pd)
+    check_eq("queue-get shows no PD on the other queue", queue_pd(nl, 1 - q),
+             None)
+    pools = [p for p in nl.dump("page-pool-get", {})
+             if p.get("ifindex") == idx and p.get("pd-id") == pd]
+    check_eq("page-pool-get: one page_pool takes pages from the PD",
+             len(pools), 1)
+    info = pd_get(nl, pd)
+    check("the queue's ring took pages from the PD", info["inflight"] > 0,
+          str(info))
+    check_eq("posted + in flight = pages", info["posted"] + info["inflight"],
+             PAGES)
+    check_eq("pd-get lists the binding", info.get("binding"),
+             [{"ifindex": idx, "queue-id": q}])
+    check_refused("bind refused: queue already bound", errno.EEXIST,
+                  "already", lambda: nl.do("pd-bind", {
+                      "id": pd, "ifindex": idx, "queue-id": q}))
+    posted0 = info["posted"]
+
+    # --- zero copy, XDP_DROP ----------------------------------------------
+    n = 200
+    first = seq
+    check(f"host sends {n} frames to the bound queue", send(n, sport))
+    check_eq("XDP saw every frame", wait_counted(base + n), base + n)
+    info = pd_get(nl, pd)
+    check_eq("PD: every frame received in place", info["rx-zc"], n)
+    check_eq("PD: nothing copied", info["rx-copy"], 0)
+    found = scan_payloads(mem)
+    mine = {s: o for s, o in found.items() if first <= s < first + n}
+    check("payload bytes of the frames are in the registered memory",
+          first + n - 1 in mine,
+          f"found seqs {sorted(mine)[:8]}... of {first}..{first + n - 1}")
+    check("each payload sits in its own page, after the headroom",
+          all(o % 4096 >= 256 for o in mine.values()), str(mine))
+    check_eq("XDP_DROP: every page back (posted count unchanged)",
+             info["posted"], posted0)
+
+    # --- XDP_PASS: copies ----------------------------------------------------
+    verdict(drop=False)
+    sink = Sink(n)
+    check(f"host sends {n} frames (XDP_PASS)", send(n, sport))
+    res = sink.result()
+    check_eq("XDP_PASS: every datagram reached the socket intact",
+             res["valid"], n)
+    info = pd_get(nl, pd)
+    check_eq("PD: XDP_PASS frames counted as copies", info["rx-copy"], n)
+    check_eq("PD: and as received in place", info["rx-zc"], 2 * n)
+
+    # --- unbind ---------------------------------------------------------------
+    nl.do("pd-unbind", {"id": pd, "ifindex": idx, "queue-id": q})
+    ok("pd-unbind")
+    check_eq("queue-get: no PD after unbind", queue_pd(nl, q), None)
+    back = wait_for(5, lambda: pd_get(nl, pd)["posted"] == PAGES)
+    check("unbind: every page back in the PD", back, str(pd_get(nl, pd)))
+    sink = Sink(n)
+    check(f"host sends {n} frames after unbind", send(n, sport))
+    check_eq("normal RX after unbind: every datagram intact",
+             sink.result()["valid"], n)
+    check_eq("PD counted nothing after unbind", pd_get(nl, pd)["rx-zc"],
+             2 * n)
+
+    # --- close the socket while frames flow ------------------------------------
+    nl.do("pd-bind", {"id": pd, "ifindex": idx, "queue-id": q})
+    verdict(drop=True)
+    before = counted()
+    flow = threading.Thread(target=lambda: send(3000, sport, pps=4000))
+    flow.start()
+    time.sleep(0.3)
+    del nl
+    import gc
+    gc.collect()
+    flow.join()
+    watcher = netdev()
+    check_eq("socket closed under traffic: queue unbound",
+             queue_pd(watcher, q), None)
+    check("socket closed: PD gone", wait_for(5, lambda: pd not in
+                                             pd_ids(watcher)))
+    check_eq("socket closed: every page unpinned (VmLck back)",
+             wait_for(5, lambda: status_kb("VmLck") == lck0) and
+             status_kb("VmLck"), lck0)
+    mark = counted()
+    check("host sends 300 frames after the close", send(300, sport))
+    check_eq("traffic continues on the normal path", wait_counted(mark + 300),
+             mark + 300)
+    log(f"{mark - before} of 3000 frames counted across the close")
+
+    # --- kill the owning process while frames flow ------------------------------
+    owner = subprocess.Popen(
+        ["/usr/bin/python3", os.path.join(HERE, "pd_tool.py"), "hold",
+         "--pages", "512", "--bind", f"{idx}:{q}"],
+        stdout=subprocess.PIPE, text=True)
+    line = owner.stdout.readline().split()
+    owner_pd = int(line[1]) if line[:1] == ["id"] else None
+    check("owner process bound its PD", owner_pd is not None, str(line))
+    check_eq("queue-get shows the owner's PD", queue_pd(watcher, q), owner_pd)
+    lck_owner = status_kb("VmLck", owner.pid)
+    check_eq("owner's locked memory is its PD", lck_owner, 512 * 4)
+    flow = threading.Thread(target=lambda: send(2000, sport, pps=4000))
+    flow.start()
+    time.sleep(0.3)
+    owner.send_signal(signal.SIGKILL)
+    owner.wait()
+    flow.join()
+    check_eq("owner killed under traffic: queue unbound",
+             queue_pd(watcher, q), None)
+    check("owner killed: PD gone",
+          wait_for(5, lambda: owner_pd not in pd_ids(watcher)))
+    mark = counted()
+    check("host sends 300 frames after the kill", send(300, sport))
+    check_eq("traffic continues after the kill", wait_counted(mark + 300),
+             mark + 300)
+finally:
+    cleanup()
+
+finish()

@@ -1,0 +1,234 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Helpers for the page_pool_zc selftests written in Python.
+
+The same conventions as selftests/lib.sh: one "ok NAME" or "not ok NAME #
+why" line per check (selftests/run.sh numbers them), the repository found
+from this file's path, the kernel's own YNL library from the unpacked
+source (build/linux) to speak the netdev netlink family.
+"""
+
+import ctypes
+import glob
+import json
+import mmap
+import os
+import re
+import subprocess
+import sys
+import time
+
+SELFTESTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(SELFTESTS)
+KSRC = os.environ.get("ZC_KSRC", os.path.join(ROOT, "build", "linux"))
+BPF = os.path.join(ROOT, "build", "bpf")
+PIN = "/sys/fs/bpf/zc"
+GUEST_IP = "192.0.2.2"
+SPEC = os.path.join(KSRC, "Documentation/netlink/specs/netdev.yaml")
+SCHEMA = os.path.join(KSRC, "Documentation/netlink/genetlink.yaml")
+
+sys.path.insert(0, os.path.join(KSRC, "tools", "net", "ynl"))
+from lib import NlError, YnlFamily  # noqa: E402
+
+failed = 0
+
+
+def ok(name):
+    print(f"ok {name}", flush=True)
+
+
+def fail(name, why):
+    global failed
+    failed += 1
+    print(f"not ok {name} # {why}", flush=True)
+
+
+def skip(name, why):
+    print(f"ok {name} # SKIP {why}", flush=True)
+
+
+def check(name, cond, why=""):
+    if cond:
+        ok(name)
+    else:
+        fail(name, why)
+    return cond
+
+
+def check_eq(name, got, want):
+    return check(name, got == want, f"got {got!r}, want {want!r}")
+
+
+def log(msg):
+    print(msg, flush=True)
+
+
+def netdev():
+    """A new netdev family socket (each one owns the PDs it creates)."""
+    return YnlFamily(SPEC, "")  # "": skip the schema check (slow)
+
+
+def nl_error(fn, *args):
+    """Run a netlink request expected to fail: (errno, extack message)."""
+    try:
+        fn(*args)
+    except NlError as e:
+        return e.error, (e.nl_msg.extack or {}).get("msg", "")
+    return 0, ""
+
+
+def check_refused(name, want_errno, want_msg, fn, *args):
+    err, msg = nl_error(fn, *args)
+    check(name, err == want_errno and want_msg in msg,
+          f"got errno {err} extack {msg!r}, want errno {want_errno} "
+          f"extack containing {want_msg!r}")
+
+
+def pd_supported():
+    try:
+        netdev().dump("pd-get", {})
+    except NlError as e:
+        if e.error in (95, 22):     # EOPNOTSUPP, EINVAL: no such command
+            return False
+        raise
+    except Exception:
+        return False
+    return True
+
+
+class Memory:
+    """Anonymous memory of this process, to be registered as a PD."""
+
+    def __init__(self, pages, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS):
+        self.size = pages * mmap.PAGESIZE
+        self.map = mmap.mmap(-1, self.size, flags=flags)
+        self.addr = ctypes.addressof(ctypes.c_char.from_buffer(self.map))
+
+    def range(self, offset=0, length=None):
+        return {"addr": self.addr + offset,
+                "len": self.size - offset if length is None else length}
+
+
+def pd_create(nl, ranges, mode=None):
+    req = {"range": ranges}
+    if mode is not None:
+        req["mode"] = mode
+    return nl.do("pd-create", req)["id"]
+
+
+def pd_get(nl, pd_id):
+    return nl.do("pd-get", {"id": pd_id})
+
+
+def pd_ids(nl):
+    return [pd["id"] for pd in nl.dump("pd-get", {})]
+
+
+def status_kb(field, pid="self"):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return None
+
+
+def wait_for(secs, fn):
+    """Poll fn() until it returns a true value or secs pass; return it."""
+    end = time.time() + secs
+    while True:
+        v = fn()
+        if v or time.time() > end:
+            return v
+        time.sleep(0.1)
+
+
+def sh(cmd, check_rc=True):
+    r = subprocess.run(cmd, shell=True, capture_output=True, text=True)
+    if check_rc and r.returncode:
+        raise RuntimeError(f"{cmd}: exit {r.returncode}: {r.stderr.strip()}")
+    return r.stdout
+
+
+def virtio_nic():
+    for d in sorted(glob.glob("/sys/class/net/*")):
+        drv = os.path.realpath(os.path.join(d, "device", "driver"))
+        if os.path.basename(drv) == "virtio_net":
+            return os.path.basename(d)
+    return None
+
+
+def ifindex(dev):
+    with open(f"/sys/class/net/{dev}/ifindex") as f:
+        return int(f.read())
+
+
+def ethtool_sum(dev, regex):
+    total = 0
+    for line in sh(f"ethtool -S {dev}").splitlines():
+        parts = line.split(":")
+        if len(parts) == 2 and re.search(regex, parts[0].strip()):
+            total += int(parts[1])
+    return total
+
+
+def tg(req):
+    """One request to scripts/trafgen.py outside the VM, over virtio-serial."""
+    port = None
+    for p in glob.glob("/sys/class/virtio-ports/*"):
+        try:
+            with open(os.path.join(p, "name")) as f:
+                if f.read().strip() == "trafgen":
+                    port = "/dev/" + os.path.basename(p)
+        except OSError:
+            pass
+    if port is None:
+        return {"ok": False, "error": "no trafgen port"}
+    fd = os.open(port, os.O_RDWR)
+    try:
+        os.write(fd, (json.dumps(req) + "\n").encode())
+        buf = b""
+        while not buf.endswith(b"\n"):
+            chunk = os.read(fd, 4096)
+            if not chunk:
+                break
+            buf += chunk
+    finally:
+        os.close(fd)
+    return json.loads(buf)
+
+
+def payload_ok(buf, off):
+    """Is there an intact trafgen UDP payload at buf[off:]? Its seq or None."""
+    if buf[off:off + 4] != b"ZCTG":
+        return None
+    seq = int.from_bytes(buf[off + 4:off + 8], "big")
+    size = int.from_bytes(buf[off + 8:off + 12], "big")
+    n = size - 14 - 20 - 8
+    if n < 12 or off + n > len(buf):
+        return None
+    body = buf[off + 12:off + n]
+    want = bytes((seq + i) & 0xFF for i in range(12, n))
+    return seq if body == want else None
+
+
+def scan_payloads(mem):
+    """Sequence numbers of the intact trafgen payloads found in mem."""
+    data = bytes(mem.map)
+    found = {}
+    for m in re.finditer(b"ZCTG", data):
+        seq = payload_ok(data, m.start())
+        if seq is not None:
+            found[seq] = m.start()
+    return found
+
+
+def bpftool(args):
+    return json.loads(sh(f"bpftool -j {args}") or "null")
+
+
+def percpu_sum(map_path, key, field):
+    v = bpftool(f"map lookup pinned {map_path} key {key} 0 0 0")
+    return sum(x["value"][field] for x in v["formatted"]["values"])
+
+
+def finish():
+    sys.exit(1 if failed else 0)
