@@ -8,6 +8,7 @@
 #   make tree     git work tree of the patched kernel for development
 #   make export   write that work tree back to linux/ and patches/
 #   make check    checkpatch --strict, kernel-doc and W=1 on the series
+#   make bench-provider  provider vs stock page_pool cost, under -icount
 
 FLAVOUR	?= base
 BUILD	:= build
@@ -33,6 +34,9 @@ test: all
 demo: all
 	@scripts/vm-run.sh --flavour $(FLAVOUR) $(VMFLAGS) -- selftests/vm/demo.sh
 
+bench-provider: all
+	@scripts/vm-run.sh --flavour $(FLAVOUR) --icount $(VMFLAGS) -- bench/provider.sh
+
 tree: deps
 	@scripts/kernel-tree.sh $(TREE)
 
@@ -48,4 +52,4 @@ clean:
 distclean:
 	rm -rf $(BUILD)
 
-.PHONY: all deps kernel bpf test demo tree export check clean distclean
+.PHONY: all deps kernel bpf test demo bench-provider tree export check clean distclean

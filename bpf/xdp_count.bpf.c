@@ -6,7 +6,8 @@
  *
  *   counters[0]  every frame            (per-CPU packets, bytes)
  *   counters[1]  trafgen frames
- *   config[0]    .action: XDP_DROP (1) drops trafgen frames, any other
+ *   config[0]    .action: the verdict for trafgen frames: XDP_DROP (1),
+ *                XDP_TX (3) or XDP_REDIRECT (4) to .ifindex; any other
  *                value passes them
  */
 #include <linux/bpf.h>
@@ -80,9 +81,17 @@ int xdp_count(struct xdp_md *ctx)
 	count(XDP_COUNT_TRAFGEN, len);
 
 	cfg = bpf_map_lookup_elem(&config, &zero);
-	if (cfg && cfg->action == XDP_DROP)
-		return XDP_DROP;
-	return XDP_PASS;
+	if (!cfg)
+		return XDP_PASS;
+	switch (cfg->action) {
+	case XDP_DROP:
+	case XDP_TX:
+		return cfg->action;
+	case XDP_REDIRECT:
+		return bpf_redirect(cfg->ifindex, 0);
+	default:
+		return XDP_PASS;
+	}
 }
 
 char _license[] SEC("license") = "GPL";

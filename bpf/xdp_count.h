@@ -16,7 +16,8 @@ struct xdp_count_stats {
 };
 
 struct xdp_count_config {
-	__u32 action;		/* verdict for trafgen frames: XDP_PASS or XDP_DROP */
+	__u32 action;		/* verdict for trafgen frames, see xdp_count.bpf.c */
+	__u32 ifindex;		/* XDP_REDIRECT target */
 };
 
 #endif /* XDP_COUNT_H */

@@ -18,6 +18,7 @@ has frames sent from outside the VM (scripts/trafgen.py into the tap):
 """
 
 import errno
+import gc
 import json
 import os
 import signal
@@ -61,14 +62,21 @@ seq = 0
 
 
 def cleanup():
+    if not os.path.exists(f"/sys/class/net/{nic}"):
+        return
     sh(f"bpftool net detach xdpdrv dev {nic}", check_rc=False)
     sh(f"rm -rf {prog} {maps}", check_rc=False)
     sh(f"ip addr del {GUEST_IP}/24 dev {nic}", check_rc=False)
 
 
-def verdict(drop):
+XDP_DROP, XDP_PASS, XDP_TX, XDP_REDIRECT = 1, 2, 3, 4
+
+
+def verdict(drop=False, action=None, ifindex=0):
+    action = action or (XDP_DROP if drop else XDP_PASS)
+    b = list(action.to_bytes(4, "little")) + list(ifindex.to_bytes(4, "little"))
     sh(f"bpftool map update pinned {maps}/config key 0 0 0 0 "
-       f"value {1 if drop else 0} 0 0 0")
+       f"value {' '.join(map(str, b))}")
 
 
 def counted():
@@ -181,6 +189,54 @@ try:
     check_eq("PD: XDP_PASS frames counted as copies", info["rx-copy"], n)
     check_eq("PD: and as received in place", info["rx-zc"], 2 * n)
 
+    # --- XDP detached and attached again while the queue is bound -----------
+    # No program: every frame is copied up the stack.
+    r = subprocess.run(["bpftool", "net", "detach", "xdpdrv", "dev", nic],
+                       capture_output=True, text=True)
+    check("bpftool net detach while a PD is bound", r.returncode == 0,
+          r.stderr.strip())
+    sink = Sink(n)
+    check(f"host sends {n} frames (no XDP program)", send(n, sport))
+    check_eq("no program: every datagram reached the socket intact",
+             sink.result()["valid"], n)
+    info = pd_get(nl, pd)
+    check_eq("PD: frames without a program counted as copies",
+             info["rx-copy"], 2 * n)
+    r = subprocess.run(["bpftool", "net", "attach", "xdpdrv", "pinned", prog,
+                        "dev", nic], capture_output=True, text=True)
+    check("bpftool net attach while a PD is bound", r.returncode == 0,
+          r.stderr.strip())
+    base = counted()
+    check(f"host sends {n} frames (XDP_PASS again)", send(n, sport))
+    check_eq("the program runs again on the bound queue",
+             wait_counted(base + n), base + n)
+
+    # --- XDP_TX and a failing redirect: copies, the page comes back once -------
+    info = pd_get(nl, pd)
+    copies, posted = info["rx-copy"], info["posted"]
+    xdp_tx = ethtool_sum(nic, f"^rx{q}_xdp_tx$")
+    verdict(action=XDP_TX)
+    base = counted()
+    check(f"host sends {n} frames (XDP_TX)", send(n, sport))
+    check_eq("XDP_TX: the program saw every frame", wait_counted(base + n),
+             base + n)
+    check_eq("XDP_TX: the driver sent every frame back",
+             ethtool_sum(nic, f"^rx{q}_xdp_tx$") - xdp_tx, n)
+    info = pd_get(nl, pd)
+    check_eq("XDP_TX: every frame copied before it left", info["rx-copy"],
+             copies + n)
+    verdict(action=XDP_REDIRECT, ifindex=4242)
+    base = counted()
+    check(f"host sends {n} frames (redirect to a missing device)",
+          send(n, sport))
+    check_eq("failed redirect: the program saw every frame",
+             wait_counted(base + n), base + n)
+    info = pd_get(nl, pd)
+    check_eq("every page back after XDP_TX and failed redirects",
+             (info["posted"], info["posted"] + info["inflight"]),
+             (posted, PAGES))
+    verdict(drop=False)
+
     # --- unbind ---------------------------------------------------------------
     nl.do("pd-unbind", {"id": pd, "ifindex": idx, "queue-id": q})
     ok("pd-unbind")
@@ -192,7 +248,7 @@ try:
     check_eq("normal RX after unbind: every datagram intact",
              sink.result()["valid"], n)
     check_eq("PD counted nothing after unbind", pd_get(nl, pd)["rx-zc"],
-             2 * n)
+             6 * n)
 
     # --- close the socket while frames flow ------------------------------------
     nl.do("pd-bind", {"id": pd, "ifindex": idx, "queue-id": q})
@@ -202,7 +258,6 @@ try:
     flow.start()
     time.sleep(0.3)
     del nl
-    import gc
     gc.collect()
     flow.join()
     watcher = netdev()
@@ -244,6 +299,30 @@ try:
     check("host sends 300 frames after the kill", send(300, sport))
     check_eq("traffic continues after the kill", wait_counted(mark + 300),
              mark + 300)
+
+    # --- the device goes away with a bound queue -------------------------------
+    # Unbinding the driver unregisters the netdev: the provider's uninstall
+    # op drops the binding, the driver destroys the queue's page_pool and
+    # the pages come back. The driver is bound again afterwards.
+    nl = netdev()
+    mem = Memory(512)
+    pd = pd_create(nl, [mem.range()])
+    nl.do("pd-bind", {"id": pd, "ifindex": idx, "queue-id": q})
+    vdev = os.path.basename(os.path.realpath(f"/sys/class/net/{nic}/device"))
+    cleanup()
+    sh(f"echo {vdev} > /sys/bus/virtio/drivers/virtio_net/unbind")
+    info = pd_get(nl, pd)
+    check_eq("device unregistered: the PD lost its binding",
+             info.get("binding"), None)
+    check("device unregistered: every page back in the PD",
+          wait_for(5, lambda: pd_get(nl, pd)["posted"] == 512),
+          str(pd_get(nl, pd)))
+    sh(f"echo {vdev} > /sys/bus/virtio/drivers/virtio_net/bind")
+    check("the driver binds the device again", wait_for(5, virtio_nic))
+    del nl
+    gc.collect()
+    check_eq("and the PD goes with its socket", wait_for(
+        5, lambda: pd not in pd_ids(watcher)), True)
 finally:
     cleanup()
 

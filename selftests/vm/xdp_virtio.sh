@@ -94,7 +94,7 @@ check_eq "XDP_PASS: every datagram reached the socket intact" "$result" $N
 # --- drop -----------------------------------------------------------------
 drops=$(zc_ethtool_sum "$nic" '^rx_xdp_drops:')
 check "bpftool map update: verdict XDP_DROP" \
-	bpftool map update pinned "$maps/config" key 0 0 0 0 value 1 0 0 0
+	bpftool map update pinned "$maps/config" key 0 0 0 0 value 1 0 0 0 0 0 0 0
 sink_start 1
 check "host sends 200 frames" send 200 $SIZE ", \"seq0\": $N"
 got=$(zc_wait_ge 10 trafgen_packets $((N + 200)))

@@ -44,7 +44,7 @@
 
 /* Bounds on what one pd-create may register. */
 #define PP_ZC_MAX_RANGES	64
-#define PP_ZC_MAX_PAGES		(SZ_16G >> PAGE_SHIFT)
+#define PP_ZC_MAX_PAGES		((unsigned long)(SZ_16G >> PAGE_SHIFT))
 
 /* The PD's pages mapped for one device and direction. */
 struct pp_zc_dma_map {
@@ -103,7 +103,8 @@ static struct page_pool_zc_pd *pp_zc_niov_pd(const struct net_iov *niov)
 
 static void pp_zc_pd_unpin(struct page_pool_zc_pd *pd)
 {
-	unpin_user_pages(pd->pages, pd->area.num_niovs);
+	/* NICs wrote into them. */
+	unpin_user_pages_dirty_lock(pd->pages, pd->area.num_niovs, true);
 	if (mmget_not_zero(pd->mm)) {
 		account_locked_vm(pd->mm, pd->area.num_niovs, false);
 		mmput(pd->mm);
@@ -187,6 +188,8 @@ EXPORT_SYMBOL_GPL(page_pool_zc_pd_get);
 
 static void pp_zc_push(struct page_pool_zc_pd *pd, unsigned long idx)
 {
+	if (WARN_ON_ONCE(pd->nr_posted >= pd->area.num_niovs))
+		return;
 	pd->posted[pd->nr_posted++] = idx;
 }
 
@@ -267,9 +270,12 @@ static void pp_zc_dma_unmap(struct page_pool_zc_pd *pd,
 {
 	unsigned long i;
 
-	for (i = 0; i < map->nr_mapped; i++)
+	for (i = 0; i < map->nr_mapped; i++) {
 		dma_unmap_page_attrs(map->dev, map->addrs[i], PAGE_SIZE,
 				     map->dir, DMA_ATTR_SKIP_CPU_SYNC);
+		cond_resched();
+	}
+	put_device(map->dev);
 }
 
 static struct pp_zc_dma_map *
@@ -284,7 +290,7 @@ pp_zc_dma_map_create(struct page_pool_zc_pd *pd, struct device *dev,
 	if (!map)
 		return ERR_PTR(-ENOMEM);
 
-	map->dev = dev;
+	map->dev = get_device(dev);
 	map->dir = dir;
 	refcount_set(&map->users, 1);
 
@@ -295,6 +301,7 @@ pp_zc_dma_map_create(struct page_pool_zc_pd *pd, struct device *dev,
 		if (dma_mapping_error(dev, addr))
 			goto err_unmap;
 		map->addrs[map->nr_mapped] = addr;
+		cond_resched();
 	}
 
 	return map;
@@ -453,6 +460,8 @@ static void pp_zc_uninstall(void *mp_priv, struct netdev_rx_queue *rxq)
 			break;
 		}
 	}
+	rxq->mp_params.mp_ops = NULL;
+	rxq->mp_params.mp_priv = NULL;
 }
 
 static const struct memory_provider_ops pp_zc_ops = {
@@ -462,6 +471,7 @@ static const struct memory_provider_ops pp_zc_ops = {
 	.release_netmem		= pp_zc_release_netmem,
 	.nl_fill		= pp_zc_nl_fill,
 	.uninstall		= pp_zc_uninstall,
+	.readable		= true,
 };
 
 /*** Datapath helpers ***/
@@ -514,21 +524,6 @@ void page_pool_zc_count_copy(netmem_ref netmem)
 	this_cpu_inc(pp_zc_niov_pd(netmem_to_net_iov(netmem))->stats->rx_copy);
 }
 EXPORT_SYMBOL_GPL(page_pool_zc_count_copy);
-
-/**
- * page_pool_zc_xdp_free() - return the buffer of a zero-copy xdp_buff
- * @xdp: an xdp_buff embedded in a &struct page_pool_zc_xdp_buff
- * @napi_direct: called from the NAPI context of the buffer's page_pool
- *
- * The page goes back to its page_pool, and through it to the PD.
- */
-void page_pool_zc_xdp_free(struct xdp_buff *xdp, bool napi_direct)
-{
-	netmem_ref netmem = page_pool_zc_xdp_buff(xdp)->netmem;
-
-	page_pool_put_full_netmem(netmem_get_pp(netmem), netmem, napi_direct);
-}
-EXPORT_SYMBOL_GPL(page_pool_zc_xdp_free);
 
 /*** Creation ***/
 
@@ -730,8 +725,9 @@ int netdev_nl_pd_create_doit(struct sk_buff *skb, struct genl_info *info)
 	if (err)
 		goto err_unaccount;
 
+	/* Reserve the id; the PD becomes visible once complete. */
 	pd->net = get_net(genl_info_net(info));
-	err = xa_alloc(&pp_zc_pds, &pd->id, pd, xa_limit_31b, GFP_KERNEL);
+	err = xa_alloc(&pp_zc_pds, &pd->id, NULL, xa_limit_31b, GFP_KERNEL);
 	if (err)
 		goto err_unpin;
 
@@ -740,6 +736,7 @@ int netdev_nl_pd_create_doit(struct sk_buff *skb, struct genl_info *info)
 		goto err_erase_id;
 	}
 	genlmsg_end(rsp, hdr);
+	xa_store(&pp_zc_pds, pd->id, pd, GFP_KERNEL);
 
 	mutex_lock(&priv->lock);
 	list_add(&pd->sock_node, &priv->pds);

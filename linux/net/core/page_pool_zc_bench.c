@@ -3,7 +3,8 @@
  * page_pool_zc: allocation and recycling cost of the provider against a
  * stock page_pool, measured side by side in one run.
  *
- * Write "IFINDEX QUEUE LOOPS" to /sys/kernel/debug/page_pool_zc/bench,
+ * Write "IFINDEX QUEUE LOOPS" to /sys/kernel/debug/page_pool_zc/bench
+ * (LOOPS at most 1000000: BHs stay off while a path is timed),
  * QUEUE being an RX queue bound to a protection domain, then read the
  * file. Two page_pools are created with the same parameters, one on the
  * bound queue (it takes its pages from the PD) and one stock, and for
@@ -191,6 +192,9 @@ static int pp_zc_bench(int ifindex, u32 queue, u32 loops)
 	if (!dma_dev)
 		goto out_put;
 
+	if (queue >= dev->real_num_rx_queues)
+		goto out_put;
+
 	err = pp_zc_bench_one(dev, queue, dma_dev, false, loops, &stock);
 	if (err)
 		goto out_put;
@@ -226,7 +230,7 @@ static ssize_t pp_zc_bench_write(struct file *file, const char __user *ubuf,
 		return -EFAULT;
 	buf[len] = '\0';
 	if (sscanf(buf, "%d %u %u", &ifindex, &queue, &loops) != 3 ||
-	    !loops || loops > 100000000)
+	    !loops || loops > 1000000)
 		return -EINVAL;
 
 	mutex_lock(&pp_zc_bench_lock);

@@ -29,8 +29,9 @@
  *    bytes at any time, so nothing read there may be trusted twice;
  *  - the xdp_buff is a &struct page_pool_zc_xdp_buff, registered with
  *    memory type %MEM_TYPE_PAGE_POOL_ZC, so the XDP core copies the frame
- *    before it leaves the driver (redirect, XDP_TX) and frees the buffer
- *    back to the PD;
+ *    before it leaves the driver (redirect, XDP_TX, xskmap); the buffer
+ *    itself stays the driver's whatever the verdict and whether or not
+ *    the redirect succeeded, and the driver returns it to its page_pool;
  *  - page_pool_zc_count_rx() and page_pool_zc_count_copy() keep the PD's
  *    frame counters.
  */
@@ -41,8 +42,8 @@
  * @netmem: the net_iov the frame was received into
  *
  * Frames of a queue bound to a PD never carry kernel state in guest
- * memory: this wrapper, on the driver's stack or in its ring, is where
- * the XDP core finds the buffer to return.
+ * memory: this wrapper, on the driver's stack, is where the XDP core
+ * finds the buffer whose copies it counts.
  */
 struct page_pool_zc_xdp_buff {
 	struct xdp_buff xdp;
@@ -64,7 +65,6 @@ bool page_pool_is_zc(const struct page_pool *pool);
 void *page_pool_zc_netmem_address(netmem_ref netmem);
 void page_pool_zc_count_rx(netmem_ref netmem);
 void page_pool_zc_count_copy(netmem_ref netmem);
-void page_pool_zc_xdp_free(struct xdp_buff *xdp, bool napi_direct);
 
 struct page_pool_zc_pd *page_pool_zc_pd_get(struct net *net, u32 id);
 void page_pool_zc_pd_put(struct page_pool_zc_pd *pd);
@@ -88,12 +88,6 @@ static inline void page_pool_zc_count_rx(netmem_ref netmem)
 
 static inline void page_pool_zc_count_copy(netmem_ref netmem)
 {
-}
-
-static inline void page_pool_zc_xdp_free(struct xdp_buff *xdp,
-					 bool napi_direct)
-{
-	WARN_ON_ONCE(1);
 }
 
 static inline void page_pool_zc_nl_sock_destroy(struct netdev_nl_sock *priv)
