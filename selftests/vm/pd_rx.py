@@ -21,6 +21,7 @@ import errno
 import gc
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -108,10 +109,12 @@ class Sink:
             ["/usr/bin/python3", os.path.join(HERE, "udp_sink.py"), "--port",
              str(PORT), "--count", str(count), "--idle", "3", "--ready",
              ready], stdout=subprocess.PIPE, text=True)
-        wait_for(5, lambda: os.path.exists(ready))
+        if not wait_for(60, lambda: os.path.exists(ready)):
+            log("udp_sink.py did not get ready in 60 s")
 
     def result(self):
         out, _ = self.p.communicate(timeout=60)
+        shutil.rmtree(self.tmp)
         return json.loads(out)
 
 

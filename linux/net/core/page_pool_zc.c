@@ -800,12 +800,35 @@ static struct net_device *pp_zc_dev_lookup(struct genl_info *info)
 	return dev;
 }
 
-static int pp_zc_bind_req_check(struct genl_info *info)
+static void pp_zc_bind_end(struct page_pool_zc_pd *pd)
+{
+	rtnl_unlock();
+	page_pool_zc_pd_put(pd);
+}
+
+/* Common start of pd-bind and pd-unbind. On success RTNL is held and a
+ * reference to the PD taken: pp_zc_bind_end() releases both.
+ */
+static int pp_zc_bind_begin(struct genl_info *info,
+			    struct page_pool_zc_pd **pd,
+			    struct net_device **dev, u32 *rxq_idx)
 {
 	if (GENL_REQ_ATTR_CHECK(info, NETDEV_A_PD_ID) ||
 	    GENL_REQ_ATTR_CHECK(info, NETDEV_A_PD_IFINDEX) ||
 	    GENL_REQ_ATTR_CHECK(info, NETDEV_A_PD_QUEUE_ID))
 		return -EINVAL;
+	*rxq_idx = nla_get_u32(info->attrs[NETDEV_A_PD_QUEUE_ID]);
+
+	*pd = pp_zc_pd_lookup(info, true);
+	if (!*pd)
+		return -ENOENT;
+
+	rtnl_lock();
+	*dev = pp_zc_dev_lookup(info);
+	if (!*dev) {
+		pp_zc_bind_end(*pd);
+		return -ENODEV;
+	}
 	return 0;
 }
 
@@ -817,32 +840,21 @@ int netdev_nl_pd_bind_doit(struct sk_buff *skb, struct genl_info *info)
 	u32 rxq_idx, xa_idx;
 	int err;
 
-	err = pp_zc_bind_req_check(info);
+	err = pp_zc_bind_begin(info, &pd, &dev, &rxq_idx);
 	if (err)
 		return err;
-	rxq_idx = nla_get_u32(info->attrs[NETDEV_A_PD_QUEUE_ID]);
-
-	pd = pp_zc_pd_lookup(info, true);
-	if (!pd)
-		return -ENOENT;
 	p.mp_priv = pd;
 
-	rtnl_lock();
-	dev = pp_zc_dev_lookup(info);
-	if (!dev) {
-		err = -ENODEV;
-		goto err_unlock;
-	}
 	if (pd->closed) {
 		NL_SET_ERR_MSG(info->extack, "protection domain is being destroyed");
 		err = -ENOENT;
-		goto err_unlock;
+		goto out_end;
 	}
 
 	err = xa_alloc(&pd->bound_rxqs, &xa_idx, NULL, xa_limit_32b,
 		       GFP_KERNEL);
 	if (err)
-		goto err_unlock;
+		goto out_end;
 
 	err = __net_mp_open_rxq(dev, rxq_idx, &p, info->extack);
 	if (err)
@@ -850,15 +862,12 @@ int netdev_nl_pd_bind_doit(struct sk_buff *skb, struct genl_info *info)
 
 	xa_store(&pd->bound_rxqs, xa_idx, __netif_get_rx_queue(dev, rxq_idx),
 		 GFP_KERNEL);
-	rtnl_unlock();
-	page_pool_zc_pd_put(pd);
-	return 0;
+	goto out_end;
 
 err_erase:
 	xa_erase(&pd->bound_rxqs, xa_idx);
-err_unlock:
-	rtnl_unlock();
-	page_pool_zc_pd_put(pd);
+out_end:
+	pp_zc_bind_end(pd);
 	return err;
 }
 
@@ -883,27 +892,16 @@ int netdev_nl_pd_unbind_doit(struct sk_buff *skb, struct genl_info *info)
 	u32 rxq_idx;
 	int err;
 
-	err = pp_zc_bind_req_check(info);
+	err = pp_zc_bind_begin(info, &pd, &dev, &rxq_idx);
 	if (err)
 		return err;
-	rxq_idx = nla_get_u32(info->attrs[NETDEV_A_PD_QUEUE_ID]);
 
-	pd = pp_zc_pd_lookup(info, true);
-	if (!pd)
-		return -ENOENT;
-
-	rtnl_lock();
-	dev = pp_zc_dev_lookup(info);
-	if (!dev) {
-		err = -ENODEV;
-		goto out_unlock;
-	}
 	if (rxq_idx >= dev->real_num_rx_queues) {
 		NL_SET_ERR_MSG_ATTR(info->extack,
 				    info->attrs[NETDEV_A_PD_QUEUE_ID],
 				    "rx queue index out of range");
 		err = -ERANGE;
-		goto out_unlock;
+		goto out_end;
 	}
 	rxq = __netif_get_rx_queue(dev, rxq_idx);
 
@@ -919,9 +917,8 @@ int netdev_nl_pd_unbind_doit(struct sk_buff *skb, struct genl_info *info)
 		NL_SET_ERR_MSG(info->extack,
 			       "queue is not bound to this protection domain");
 
-out_unlock:
-	rtnl_unlock();
-	page_pool_zc_pd_put(pd);
+out_end:
+	pp_zc_bind_end(pd);
 	return err;
 }
 
