@@ -111,6 +111,18 @@ static void pp_zc_pd_unpin(struct page_pool_zc_pd *pd)
 	}
 }
 
+/* The PD's own memory, as pp_zc_pd_alloc() made it. */
+static void pp_zc_pd_free_mem(struct page_pool_zc_pd *pd)
+{
+	free_percpu(pd->stats);
+	bitmap_free(pd->busy);
+	kvfree(pd->posted);
+	kvfree(pd->area.niovs);
+	kvfree(pd->pages);
+	mutex_destroy(&pd->dma_lock);
+	kfree(pd);
+}
+
 static void pp_zc_pd_free(struct page_pool_zc_pd *pd)
 {
 	WARN_ON(!list_empty(&pd->dma_maps));
@@ -118,15 +130,9 @@ static void pp_zc_pd_free(struct page_pool_zc_pd *pd)
 	WARN_ON(!xa_empty(&pd->bound_rxqs));
 
 	xa_destroy(&pd->bound_rxqs);
-	free_percpu(pd->stats);
-	bitmap_free(pd->busy);
-	kvfree(pd->posted);
-	kvfree(pd->area.niovs);
-	kvfree(pd->pages);
 	mmdrop(pd->mm);
 	put_net(pd->net);
-	mutex_destroy(&pd->dma_lock);
-	kfree(pd);
+	pp_zc_pd_free_mem(pd);
 }
 
 static void pp_zc_pd_free_work(struct work_struct *work)
@@ -623,6 +629,7 @@ static struct page_pool_zc_pd *pp_zc_pd_alloc(unsigned long npages, u32 mode)
 	pd = kzalloc(sizeof(*pd), GFP_KERNEL);
 	if (!pd)
 		return NULL;
+	mutex_init(&pd->dma_lock);
 
 	pd->pages = kvcalloc(npages, sizeof(*pd->pages), GFP_KERNEL);
 	pd->area.niovs = kvcalloc(npages, sizeof(*pd->area.niovs),
@@ -641,7 +648,6 @@ static struct page_pool_zc_pd *pp_zc_pd_alloc(unsigned long npages, u32 mode)
 	pd->mode = mode;
 	refcount_set(&pd->refs, 1);
 	spin_lock_init(&pd->lock);
-	mutex_init(&pd->dma_lock);
 	INIT_LIST_HEAD(&pd->dma_maps);
 	xa_init_flags(&pd->bound_rxqs, XA_FLAGS_ALLOC);
 	INIT_WORK(&pd->free_work, pp_zc_pd_free_work);
@@ -655,12 +661,7 @@ static struct page_pool_zc_pd *pp_zc_pd_alloc(unsigned long npages, u32 mode)
 	return pd;
 
 err_free:
-	free_percpu(pd->stats);
-	bitmap_free(pd->busy);
-	kvfree(pd->posted);
-	kvfree(pd->area.niovs);
-	kvfree(pd->pages);
-	kfree(pd);
+	pp_zc_pd_free_mem(pd);
 	return NULL;
 }
 
@@ -724,12 +725,12 @@ int netdev_nl_pd_create_doit(struct sk_buff *skb, struct genl_info *info)
 	err = pp_zc_pin(pd, ranges, nr_ranges, extack);
 	if (err)
 		goto err_unaccount;
+	pd->net = get_net(genl_info_net(info));
 
 	/* Reserve the id; the PD becomes visible once complete. */
-	pd->net = get_net(genl_info_net(info));
 	err = xa_alloc(&pp_zc_pds, &pd->id, NULL, xa_limit_31b, GFP_KERNEL);
 	if (err)
-		goto err_unpin;
+		goto err_put_net;
 
 	if (nla_put_u32(rsp, NETDEV_A_PD_ID, pd->id)) {
 		err = -EMSGSIZE;
@@ -747,22 +748,14 @@ int netdev_nl_pd_create_doit(struct sk_buff *skb, struct genl_info *info)
 
 err_erase_id:
 	xa_erase(&pp_zc_pds, pd->id);
-err_unpin:
-	pp_zc_pd_unpin(pd);
-	pp_zc_pd_free(pd);
-	goto err_free_rsp;
+err_put_net:
+	put_net(pd->net);
+	unpin_user_pages(pd->pages, npages);
 err_unaccount:
 	account_locked_vm(pd->mm, npages, false);
 	mmdrop(pd->mm);
-	pd->mm = NULL;
 err_free_pd:
-	bitmap_free(pd->busy);
-	free_percpu(pd->stats);
-	kvfree(pd->posted);
-	kvfree(pd->area.niovs);
-	kvfree(pd->pages);
-	mutex_destroy(&pd->dma_lock);
-	kfree(pd);
+	pp_zc_pd_free_mem(pd);
 err_free_rsp:
 	nlmsg_free(rsp);
 err_free_ranges:
