@@ -7,8 +7,9 @@
  *   counters[0]  every frame            (per-CPU packets, bytes)
  *   counters[1]  trafgen frames
  *   config[0]    .action: the verdict for trafgen frames: XDP_DROP (1),
- *                XDP_TX (3) or XDP_REDIRECT (4) to .ifindex; any other
- *                value passes them
+ *                XDP_TX (3), XDP_REDIRECT (4) to .ifindex, or
+ *                XDP_COUNT_TO_CPU (5): redirect to entry .ifindex (a CPU)
+ *                of the cpumap "cpus"; any other value passes them
  */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -34,6 +35,13 @@ struct {
 	__type(key, __u32);
 	__type(value, struct xdp_count_config);
 } config SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_CPUMAP);
+	__uint(max_entries, 8);
+	__type(key, __u32);
+	__type(value, struct bpf_cpumap_val);
+} cpus SEC(".maps");
 
 static __always_inline void count(__u32 key, __u64 bytes)
 {
@@ -89,6 +97,8 @@ int xdp_count(struct xdp_md *ctx)
 		return cfg->action;
 	case XDP_REDIRECT:
 		return bpf_redirect(cfg->ifindex, 0);
+	case XDP_COUNT_TO_CPU:
+		return bpf_redirect_map(&cpus, cfg->ifindex, 0);
 	default:
 		return XDP_PASS;
 	}

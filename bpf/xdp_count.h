@@ -15,6 +15,8 @@ struct xdp_count_stats {
 	__u64 bytes;
 };
 
+#define XDP_COUNT_TO_CPU	5	/* config action: redirect to the cpumap */
+
 struct xdp_count_config {
 	__u32 action;		/* verdict for trafgen frames, see xdp_count.bpf.c */
 	__u32 ifindex;		/* XDP_REDIRECT target */

@@ -5,7 +5,9 @@
 #   - scripts/checkpatch.pl --strict on every patch and every new file;
 #   - scripts/kernel-doc -none -Wall on every new .c and .h, and a
 #     kernel-doc comment for every symbol a new .c file exports;
-#   - a W=1 build of the objects built from new .c files.
+#   - a W=1 build of the objects built from new .c files and from the .c
+#     files the patches change (all W=1 clean on Debian's 6.12 as well, so
+#     any warning is one of ours).
 # Exits non-zero on any finding.
 
 set -euo pipefail
@@ -50,6 +52,10 @@ for f in "${new[@]}"; do
 		done ;;
 	esac
 done
+
+while read -r f; do
+	objs+=("${f%.c}.o")
+done < <(sed -n 's|^+++ b/\(.*\.c\)$|\1|p' "$ZC_ROOT"/patches/*.patch | sort -u)
 
 if [ ${#objs[@]} -gt 0 ]; then
 	out=$("$ZC_ROOT/scripts/kernel-build.sh" base W=1 "${objs[@]}" 2>&1) || bad=1

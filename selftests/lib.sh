@@ -163,3 +163,33 @@ zc_wait_ge()
 	done
 	echo "${got:-0}"
 }
+
+# zc_probe_sport DEV Q: a UDP source port whose frames the host's tap hands
+# to RX queue Q of DEV (its flow hash decides). Uses XDP on DEV for the
+# per-queue count, and leaves DEV without a program.
+zc_probe_sport()
+{
+	local dev=$1 q=$2 pin=/sys/fs/bpf/zc_probe sport before got rc=1 mac
+
+	mac=$(cat "/sys/class/net/$dev/address")
+
+	rm -rf "$pin" && mkdir -p "$pin" || return 1
+	bpftool prog load "$ZC_ROOT/build/bpf/xdp_count.bpf.o" "$pin/prog" \
+		type xdp pinmaps "$pin" &&
+		bpftool net attach xdpdrv pinned "$pin/prog" dev "$dev" &&
+		bpftool map update pinned "$pin/config" key 0 0 0 0 \
+			value 1 0 0 0 0 0 0 0 || return 1
+	for sport in $(seq 5000 5015); do
+		before=$(zc_ethtool_sum "$dev" "^rx${q}_xdp_packets:")
+		tg "{\"cmd\": \"send\", \"count\": 10, \"size\": 300, \"dst\": \"$mac\", \"sport\": $sport, \"flows\": 1}" >/dev/null
+		got=$(zc_wait_ge 2 "zc_ethtool_sum $dev '^rx${q}_xdp_packets:'" $((before + 10)))
+		if [ "$got" -ge $((before + 10)) ]; then
+			echo "$sport"
+			rc=0
+			break
+		fi
+	done
+	bpftool net detach xdpdrv dev "$dev"
+	rm -rf "$pin"
+	return $rc
+}

@@ -58,9 +58,7 @@ struct pp_zc_dma_map {
 };
 
 struct pp_zc_stats {
-	unsigned long rx_zc;
-	unsigned long rx_copy;
-	unsigned long starved;
+	unsigned long v[PP_ZC_STAT_MAX];
 };
 
 struct page_pool_zc_pd {
@@ -86,6 +84,7 @@ struct page_pool_zc_pd {
 	struct list_head dma_maps;
 
 	struct xarray bound_rxqs;	/* under RTNL */
+	struct xarray ports;		/* ifindex -> attached netdev, RTNL */
 	struct list_head sock_node;	/* in netdev_nl_sock::pds */
 	struct work_struct free_work;
 };
@@ -128,8 +127,10 @@ static void pp_zc_pd_free(struct page_pool_zc_pd *pd)
 	WARN_ON(!list_empty(&pd->dma_maps));
 	WARN_ON(atomic_long_read(&pd->inflight));
 	WARN_ON(!xa_empty(&pd->bound_rxqs));
+	WARN_ON(!xa_empty(&pd->ports));
 
 	xa_destroy(&pd->bound_rxqs);
+	xa_destroy(&pd->ports);
 	mmdrop(pd->mm);
 	put_net(pd->net);
 	pp_zc_pd_free_mem(pd);
@@ -401,7 +402,7 @@ static netmem_ref pp_zc_alloc_netmems(struct page_pool *pool, gfp_t gfp)
 
 	niov = pp_zc_pop(pd);
 	if (unlikely(!niov)) {
-		this_cpu_inc(pd->stats->starved);
+		this_cpu_inc(pd->stats->v[PP_ZC_STAT_STARVED]);
 		return 0;
 	}
 
@@ -512,24 +513,78 @@ void *page_pool_zc_netmem_address(netmem_ref netmem)
 EXPORT_SYMBOL_GPL(page_pool_zc_netmem_address);
 
 /**
- * page_pool_zc_count_rx() - count a frame received into a PD page
- * @netmem: the buffer the NIC wrote the frame into
+ * page_pool_zc_count() - count an event of a frame in a PD page
+ * @netmem: the PD buffer holding the frame
+ * @stat: what happened to it
  */
-void page_pool_zc_count_rx(netmem_ref netmem)
+void page_pool_zc_count(netmem_ref netmem, enum page_pool_zc_stat stat)
 {
-	this_cpu_inc(pp_zc_niov_pd(netmem_to_net_iov(netmem))->stats->rx_zc);
+	struct page_pool_zc_pd *pd = pp_zc_niov_pd(netmem_to_net_iov(netmem));
+
+	this_cpu_inc(pd->stats->v[stat]);
 }
-EXPORT_SYMBOL_GPL(page_pool_zc_count_rx);
+EXPORT_SYMBOL_GPL(page_pool_zc_count);
 
 /**
- * page_pool_zc_count_copy() - count a frame copied out of a PD page
- * @netmem: the buffer the frame was copied from
+ * page_pool_zc_netmem_in_pd() - is a PD buffer one of @pd's pages?
+ * @netmem: a netmem from a page_pool for which page_pool_is_zc() is true
+ * @pd: a PD, or NULL
+ *
+ * Only compares: @pd need not be alive.
+ *
+ * Return: true if @netmem is a page of @pd.
  */
-void page_pool_zc_count_copy(netmem_ref netmem)
+bool page_pool_zc_netmem_in_pd(netmem_ref netmem,
+			       const struct page_pool_zc_pd *pd)
 {
-	this_cpu_inc(pp_zc_niov_pd(netmem_to_net_iov(netmem))->stats->rx_copy);
+	return pp_zc_niov_pd(netmem_to_net_iov(netmem)) == pd;
 }
-EXPORT_SYMBOL_GPL(page_pool_zc_count_copy);
+EXPORT_SYMBOL_GPL(page_pool_zc_netmem_in_pd);
+
+/* What xdp_convert_zc_to_xdp_frame() needs to know of the source. */
+static struct xdp_rxq_info pp_zc_copy_rxq = {
+	.mem.type	= MEM_TYPE_PAGE_POOL_ZC,
+};
+
+/**
+ * page_pool_zc_copy_frame() - copy a raw PD frame into kernel memory
+ * @frame: the frame, a PD buffer with a page_pool reference
+ *
+ * For an ndo_tx_raw implementation that received a frame it must not
+ * keep (another PD's page). The copy is counted in rx-copy; @frame keeps
+ * its reference, for page_pool_zc_raw_frame_free().
+ *
+ * Return: an xdp_frame in a kernel page, or NULL.
+ */
+struct xdp_frame *
+page_pool_zc_copy_frame(const struct netdev_tx_raw_frame *frame)
+{
+	struct page_pool_zc_xdp_buff zxdp;
+
+	if (WARN_ON_ONCE(frame->offset > PAGE_SIZE ||
+			 frame->len > PAGE_SIZE - frame->offset))
+		return NULL;
+
+	xdp_init_buff(&zxdp.xdp, PAGE_SIZE, &pp_zc_copy_rxq);
+	xdp_prepare_buff(&zxdp.xdp, page_pool_zc_netmem_address(frame->netmem),
+			 frame->offset, frame->len, false);
+	zxdp.netmem = frame->netmem;
+	return xdp_convert_zc_to_xdp_frame(&zxdp.xdp);
+}
+EXPORT_SYMBOL_GPL(page_pool_zc_copy_frame);
+
+/**
+ * page_pool_zc_raw_frame_free() - release a raw frame's buffer
+ * @frame: a frame passed to ndo_tx_raw and taken by the device
+ *
+ * Drops the page_pool reference the frame came with. Any context.
+ */
+void page_pool_zc_raw_frame_free(const struct netdev_tx_raw_frame *frame)
+{
+	page_pool_put_full_netmem(netmem_get_pp(frame->netmem), frame->netmem,
+				  false);
+}
+EXPORT_SYMBOL_GPL(page_pool_zc_raw_frame_free);
 
 /*** Creation ***/
 
@@ -650,6 +705,7 @@ static struct page_pool_zc_pd *pp_zc_pd_alloc(unsigned long npages, u32 mode)
 	spin_lock_init(&pd->lock);
 	INIT_LIST_HEAD(&pd->dma_maps);
 	xa_init_flags(&pd->bound_rxqs, XA_FLAGS_ALLOC);
+	xa_init(&pd->ports);
 	INIT_WORK(&pd->free_work, pp_zc_pd_free_work);
 
 	/* Region mode: everything posted, popped in ascending order. */
@@ -799,8 +855,9 @@ static void pp_zc_bind_end(struct page_pool_zc_pd *pd)
 	page_pool_zc_pd_put(pd);
 }
 
-/* Common start of pd-bind and pd-unbind. On success RTNL is held and a
- * reference to the PD taken: pp_zc_bind_end() releases both.
+/* Common start of pd-bind, pd-unbind (@rxq_idx set), pd-attach and
+ * pd-detach (@rxq_idx NULL). On success RTNL is held and a reference to
+ * the PD taken: pp_zc_bind_end() releases both.
  */
 static int pp_zc_bind_begin(struct genl_info *info,
 			    struct page_pool_zc_pd **pd,
@@ -808,9 +865,10 @@ static int pp_zc_bind_begin(struct genl_info *info,
 {
 	if (GENL_REQ_ATTR_CHECK(info, NETDEV_A_PD_ID) ||
 	    GENL_REQ_ATTR_CHECK(info, NETDEV_A_PD_IFINDEX) ||
-	    GENL_REQ_ATTR_CHECK(info, NETDEV_A_PD_QUEUE_ID))
+	    (rxq_idx && GENL_REQ_ATTR_CHECK(info, NETDEV_A_PD_QUEUE_ID)))
 		return -EINVAL;
-	*rxq_idx = nla_get_u32(info->attrs[NETDEV_A_PD_QUEUE_ID]);
+	if (rxq_idx)
+		*rxq_idx = nla_get_u32(info->attrs[NETDEV_A_PD_QUEUE_ID]);
 
 	*pd = pp_zc_pd_lookup(info, true);
 	if (!*pd)
@@ -915,6 +973,111 @@ out_end:
 	return err;
 }
 
+/*** Ports: devices with ndo_tx_raw attached to a PD ***/
+
+static void pp_zc_detach(struct page_pool_zc_pd *pd, struct net_device *dev)
+{
+	ASSERT_RTNL();
+
+	xa_erase(&pd->ports, dev->ifindex);
+	WRITE_ONCE(dev->tx_raw_pd, NULL);
+	page_pool_zc_pd_put(pd);
+}
+
+static void pp_zc_detach_all(struct page_pool_zc_pd *pd)
+{
+	struct net_device *dev;
+	unsigned long ifindex;
+
+	xa_for_each(&pd->ports, ifindex, dev)
+		pp_zc_detach(pd, dev);
+}
+
+int netdev_nl_pd_attach_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct page_pool_zc_pd *pd;
+	struct net_device *dev;
+	int err;
+
+	err = pp_zc_bind_begin(info, &pd, &dev, NULL);
+	if (err)
+		return err;
+
+	if (pd->closed) {
+		NL_SET_ERR_MSG(info->extack, "protection domain is being destroyed");
+		err = -ENOENT;
+		goto out_end;
+	}
+	if (!dev->netdev_ops->ndo_tx_raw) {
+		NL_SET_ERR_MSG_ATTR(info->extack,
+				    info->attrs[NETDEV_A_PD_IFINDEX],
+				    "device does not support TX-raw");
+		err = -EOPNOTSUPP;
+		goto out_end;
+	}
+	if (dev->tx_raw_pd) {
+		NL_SET_ERR_MSG_ATTR(info->extack,
+				    info->attrs[NETDEV_A_PD_IFINDEX],
+				    "device already attached to a protection domain");
+		err = -EBUSY;
+		goto out_end;
+	}
+
+	err = xa_insert(&pd->ports, dev->ifindex, dev, GFP_KERNEL);
+	if (err)
+		goto out_end;
+	refcount_inc(&pd->refs);
+	WRITE_ONCE(dev->tx_raw_pd, pd);
+
+out_end:
+	pp_zc_bind_end(pd);
+	return err;
+}
+
+int netdev_nl_pd_detach_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct page_pool_zc_pd *pd;
+	struct net_device *dev;
+	int err;
+
+	err = pp_zc_bind_begin(info, &pd, &dev, NULL);
+	if (err)
+		return err;
+
+	if (dev->tx_raw_pd == pd) {
+		pp_zc_detach(pd, dev);
+	} else {
+		NL_SET_ERR_MSG_ATTR(info->extack,
+				    info->attrs[NETDEV_A_PD_IFINDEX],
+				    "device is not attached to this protection domain");
+		err = -ENOENT;
+	}
+
+	pp_zc_bind_end(pd);
+	return err;
+}
+
+/* An attached device leaving (unregistered, or moved to another netns). */
+static int pp_zc_netdev_event(struct notifier_block *nb, unsigned long event,
+			      void *ptr)
+{
+	struct net_device *dev = netdev_notifier_info_to_dev(ptr);
+
+	if (event == NETDEV_UNREGISTER && dev->tx_raw_pd)
+		pp_zc_detach(dev->tx_raw_pd, dev);
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block pp_zc_netdev_nb = {
+	.notifier_call	= pp_zc_netdev_event,
+};
+
+static int __init page_pool_zc_init(void)
+{
+	return register_netdevice_notifier(&pp_zc_netdev_nb);
+}
+subsys_initcall(page_pool_zc_init);
+
 static void pp_zc_pd_close(struct page_pool_zc_pd *pd)
 {
 	struct netdev_rx_queue *rxq;
@@ -924,6 +1087,7 @@ static void pp_zc_pd_close(struct page_pool_zc_pd *pd)
 	WRITE_ONCE(pd->closed, true);
 	xa_for_each(&pd->bound_rxqs, xa_idx, rxq)
 		pp_zc_unbind_rxq(pd, xa_idx, rxq);
+	pp_zc_detach_all(pd);
 	rtnl_unlock();
 
 	page_pool_zc_pd_put(pd);
@@ -969,15 +1133,50 @@ static int pp_zc_nl_fill_binding(struct sk_buff *rsp,
 static void pp_zc_stats_sum(struct page_pool_zc_pd *pd, struct pp_zc_stats *s)
 {
 	const struct pp_zc_stats *c;
-	int cpu;
+	int cpu, i;
 
 	memset(s, 0, sizeof(*s));
 	for_each_possible_cpu(cpu) {
 		c = per_cpu_ptr(pd->stats, cpu);
-		s->rx_zc += READ_ONCE(c->rx_zc);
-		s->rx_copy += READ_ONCE(c->rx_copy);
-		s->starved += READ_ONCE(c->starved);
+		for (i = 0; i < PP_ZC_STAT_MAX; i++)
+			s->v[i] += READ_ONCE(c->v[i]);
 	}
+}
+
+static int pp_zc_nl_fill_stats(struct sk_buff *rsp, struct page_pool_zc_pd *pd)
+{
+	static const int attr[PP_ZC_STAT_MAX] = {
+		[PP_ZC_STAT_RX_ZC]		= NETDEV_A_PD_RX_ZC,
+		[PP_ZC_STAT_RX_COPY]		= NETDEV_A_PD_RX_COPY,
+		[PP_ZC_STAT_STARVED]		= NETDEV_A_PD_STARVED,
+		[PP_ZC_STAT_REDIRECT_ZC]	= NETDEV_A_PD_REDIRECT_ZC,
+		[PP_ZC_STAT_REDIRECT_COPY]	= NETDEV_A_PD_REDIRECT_COPY,
+		[PP_ZC_STAT_MISDIRECTED]	= NETDEV_A_PD_MISDIRECTED,
+		[PP_ZC_STAT_PORT_COPY]		= NETDEV_A_PD_PORT_COPY,
+	};
+	struct pp_zc_stats stats;
+	int i;
+
+	pp_zc_stats_sum(pd, &stats);
+	for (i = 0; i < PP_ZC_STAT_MAX; i++)
+		if (nla_put_uint(rsp, attr[i], stats.v[i]))
+			return -EMSGSIZE;
+	return 0;
+}
+
+static int pp_zc_nl_fill_port(struct sk_buff *rsp, unsigned long ifindex)
+{
+	struct nlattr *nest;
+
+	nest = nla_nest_start(rsp, NETDEV_A_PD_PORT);
+	if (!nest)
+		return -EMSGSIZE;
+	if (nla_put_u32(rsp, NETDEV_A_PD_PORT_IFINDEX, ifindex)) {
+		nla_nest_cancel(rsp, nest);
+		return -EMSGSIZE;
+	}
+	nla_nest_end(rsp, nest);
+	return 0;
 }
 
 /* Caller holds RTNL (the bound queues' devices stay). */
@@ -985,7 +1184,7 @@ static int pp_zc_pd_nl_fill(struct sk_buff *rsp, struct page_pool_zc_pd *pd,
 			    const struct genl_info *info)
 {
 	struct netdev_rx_queue *rxq;
-	struct pp_zc_stats stats;
+	struct net_device *dev;
 	unsigned long xa_idx;
 	void *hdr;
 
@@ -993,20 +1192,21 @@ static int pp_zc_pd_nl_fill(struct sk_buff *rsp, struct page_pool_zc_pd *pd,
 	if (!hdr)
 		return -EMSGSIZE;
 
-	pp_zc_stats_sum(pd, &stats);
 	if (nla_put_u32(rsp, NETDEV_A_PD_ID, pd->id) ||
 	    nla_put_u32(rsp, NETDEV_A_PD_MODE, pd->mode) ||
 	    nla_put_uint(rsp, NETDEV_A_PD_PAGES, pd->area.num_niovs) ||
 	    nla_put_uint(rsp, NETDEV_A_PD_POSTED, READ_ONCE(pd->nr_posted)) ||
 	    nla_put_uint(rsp, NETDEV_A_PD_INFLIGHT,
 			 atomic_long_read(&pd->inflight)) ||
-	    nla_put_uint(rsp, NETDEV_A_PD_RX_ZC, stats.rx_zc) ||
-	    nla_put_uint(rsp, NETDEV_A_PD_RX_COPY, stats.rx_copy) ||
-	    nla_put_uint(rsp, NETDEV_A_PD_STARVED, stats.starved))
+	    pp_zc_nl_fill_stats(rsp, pd))
 		goto err_cancel;
 
 	xa_for_each(&pd->bound_rxqs, xa_idx, rxq)
 		if (rxq && pp_zc_nl_fill_binding(rsp, rxq))
+			goto err_cancel;
+
+	xa_for_each(&pd->ports, xa_idx, dev)
+		if (pp_zc_nl_fill_port(rsp, xa_idx))
 			goto err_cancel;
 
 	genlmsg_end(rsp, hdr);

@@ -29,11 +29,19 @@
  *    bytes at any time, so nothing read there may be trusted twice;
  *  - the xdp_buff is a &struct page_pool_zc_xdp_buff, registered with
  *    memory type %MEM_TYPE_PAGE_POOL_ZC, so the XDP core copies the frame
- *    before it leaves the driver (redirect, XDP_TX, xskmap); the buffer
- *    itself stays the driver's whatever the verdict and whether or not
- *    the redirect succeeded, and the driver returns it to its page_pool;
+ *    before it leaves the driver (redirect, XDP_TX, xskmap), except for a
+ *    redirect to a devmap port attached to the frame's own PD, which gets
+ *    {netmem, offset, length} through ndo_tx_raw with a page_pool
+ *    reference of its own; the driver's reference stays the driver's
+ *    whatever the verdict and whether or not the redirect succeeded, and
+ *    the driver returns it to its page_pool;
  *  - page_pool_zc_count_rx() and page_pool_zc_count_copy() keep the PD's
  *    frame counters.
+ *
+ * A device implementing ndo_tx_raw (tun/tap) keeps frames whose page is
+ * in the PD it is attached to (page_pool_zc_netmem_in_pd() against its
+ * &net_device.tx_raw_pd), copies others with page_pool_zc_copy_frame(),
+ * and releases each frame it took with page_pool_zc_raw_frame_free().
  */
 
 /**
@@ -56,15 +64,42 @@ page_pool_zc_xdp_buff(struct xdp_buff *xdp)
 	return container_of(xdp, struct page_pool_zc_xdp_buff, xdp);
 }
 
+/**
+ * enum page_pool_zc_stat - per-PD frame counters
+ * @PP_ZC_STAT_RX_ZC: frame received into a PD page
+ * @PP_ZC_STAT_RX_COPY: frame copied out of a PD page into kernel memory
+ * @PP_ZC_STAT_STARVED: page allocation refused, nothing posted
+ * @PP_ZC_STAT_REDIRECT_ZC: frame handed to a port of its PD, no copy
+ * @PP_ZC_STAT_REDIRECT_COPY: redirected frame copied (any other target)
+ * @PP_ZC_STAT_MISDIRECTED: redirect target was a port of another PD
+ * @PP_ZC_STAT_PORT_COPY: zero-copy frame copied out by the port's reader
+ * @PP_ZC_STAT_MAX: number of counters
+ */
+enum page_pool_zc_stat {
+	PP_ZC_STAT_RX_ZC,
+	PP_ZC_STAT_RX_COPY,
+	PP_ZC_STAT_STARVED,
+	PP_ZC_STAT_REDIRECT_ZC,
+	PP_ZC_STAT_REDIRECT_COPY,
+	PP_ZC_STAT_MISDIRECTED,
+	PP_ZC_STAT_PORT_COPY,
+	PP_ZC_STAT_MAX
+};
+
 struct netdev_nl_sock;
+struct netdev_tx_raw_frame;
 struct page_pool;
 struct page_pool_zc_pd;
 
 #if IS_ENABLED(CONFIG_PAGE_POOL_ZC)
 bool page_pool_is_zc(const struct page_pool *pool);
 void *page_pool_zc_netmem_address(netmem_ref netmem);
-void page_pool_zc_count_rx(netmem_ref netmem);
-void page_pool_zc_count_copy(netmem_ref netmem);
+void page_pool_zc_count(netmem_ref netmem, enum page_pool_zc_stat stat);
+bool page_pool_zc_netmem_in_pd(netmem_ref netmem,
+			       const struct page_pool_zc_pd *pd);
+struct xdp_frame *
+page_pool_zc_copy_frame(const struct netdev_tx_raw_frame *frame);
+void page_pool_zc_raw_frame_free(const struct netdev_tx_raw_frame *frame);
 
 struct page_pool_zc_pd *page_pool_zc_pd_get(struct net *net, u32 id);
 void page_pool_zc_pd_put(struct page_pool_zc_pd *pd);
@@ -82,11 +117,25 @@ static inline void *page_pool_zc_netmem_address(netmem_ref netmem)
 	return NULL;
 }
 
-static inline void page_pool_zc_count_rx(netmem_ref netmem)
+static inline void page_pool_zc_count(netmem_ref netmem,
+				      enum page_pool_zc_stat stat)
 {
 }
 
-static inline void page_pool_zc_count_copy(netmem_ref netmem)
+static inline bool page_pool_zc_netmem_in_pd(netmem_ref netmem,
+					     const struct page_pool_zc_pd *pd)
+{
+	return false;
+}
+
+static inline struct xdp_frame *
+page_pool_zc_copy_frame(const struct netdev_tx_raw_frame *frame)
+{
+	return NULL;
+}
+
+static inline void
+page_pool_zc_raw_frame_free(const struct netdev_tx_raw_frame *frame)
 {
 }
 
@@ -94,5 +143,23 @@ static inline void page_pool_zc_nl_sock_destroy(struct netdev_nl_sock *priv)
 {
 }
 #endif
+
+/**
+ * page_pool_zc_count_rx() - count a frame received into a PD page
+ * @netmem: the buffer the NIC wrote the frame into
+ */
+static inline void page_pool_zc_count_rx(netmem_ref netmem)
+{
+	page_pool_zc_count(netmem, PP_ZC_STAT_RX_ZC);
+}
+
+/**
+ * page_pool_zc_count_copy() - count a frame copied out of a PD page
+ * @netmem: the buffer the frame was copied from
+ */
+static inline void page_pool_zc_count_copy(netmem_ref netmem)
+{
+	page_pool_zc_count(netmem, PP_ZC_STAT_RX_COPY);
+}
 
 #endif /* _NET_PAGE_POOL_ZC_H */

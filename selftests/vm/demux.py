@@ -1,0 +1,429 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0
+"""XDP demux to VM ports and the TX-raw handoff.
+
+Two VMs, A and B, are stood in for by two taps that this process reads,
+and two protection domains (PD a, PD b: memory of this process). PD a is
+bound to the RX queue one flow of the host's traffic generator lands on,
+PD b to the other queue; tap A is attached to PD a, tap B to PD b. The
+demux program (bpf/zc_demux.bpf.o) is loaded and its maps filled with
+bpftool, as README.md shows. Then:
+
+ - frames for A on A's queue reach tap A intact, handed over zero-copy
+   (redirect-zc), with no copy by the core (rx-copy 0);
+ - frames for A on B's queue reach A intact, counted as misdirected and
+   copied;
+ - broadcast reaches A, B and the host port of the segment (a veth);
+   an unknown MAC goes to the host stack;
+ - redirects to a veth and to a cpumap are delivered, counted as copies;
+ - A's fdb entry removed, A's tap deleted, the program detached and A's
+   queue unbound, each while frames flow: B keeps receiving, and in the
+   end every page is unpinned.
+"""
+
+import errno
+import fcntl
+import gc
+import os
+import select
+import socket
+import struct
+import sys
+import threading
+import time
+
+from zclib import (BPF, GUEST_IP, PIN, Memory, check, check_eq,
+                   check_refused, ethtool_sum, fail, finish, ifindex, log,
+                   netdev, ok, pd_create, pd_get, pd_ids, pd_supported,
+                   percpu_sum, sh, skip, status_kb, tg, virtio_nic, wait_for)
+
+PAGES = 1024
+SIZE = 300
+MAC_A = "52:54:00:00:00:0a"
+MAC_B = "52:54:00:00:00:0b"
+MAC_V = "52:54:00:00:00:0c"         # behind the veth
+MAC_X = "52:54:00:00:00:99"         # nobody's
+BCAST = "ff:ff:ff:ff:ff:ff"
+DEMUX = f"{PIN}/demux"
+UNICAST, FLOOD, UNKNOWN, NO_PORT = 0, 1, 2, 3
+
+if not pd_supported():
+    skip("demux", "kernel without CONFIG_PAGE_POOL_ZC")
+    sys.exit(0)
+
+nic = virtio_nic()
+if not nic:
+    fail("setup", "no virtio_net NIC")
+    finish()
+idx = ifindex(nic)
+sh(f"ip link set {nic} up promisc on")
+sh(f"ip addr add {GUEST_IP}/24 dev {nic}", check_rc=False)
+sh(f"sysctl -qw net.ipv6.conf.{nic}.disable_ipv6=1")
+sh("sysctl -qw net.core.rmem_max=33554432")
+seq = 0
+
+
+def mac_hex(mac):
+    return " ".join(mac.split(":"))
+
+
+def le32(v):
+    return " ".join(str(b) for b in v.to_bytes(4, "little"))
+
+
+def send(count, sport, dst, pps=3000, vlan=None):
+    """count frames of one flow; True if the generator lost none."""
+    global seq
+    req = {"cmd": "send", "count": count, "size": SIZE, "dst": dst,
+           "dst_ip": GUEST_IP, "sport": sport, "flows": 1, "pps": pps,
+           "seq0": seq}
+    if vlan is not None:
+        req["vlan"] = vlan
+    first = seq
+    seq += count
+    r = tg(req)
+    if not r.get("ok") or r.get("dropped"):
+        log(f"trafgen: {r}")
+        return None
+    return range(first, first + count)
+
+
+def frame_seq(buf):
+    """Sequence number of an intact trafgen frame, else None."""
+    off = buf.find(b"ZCTG")
+    if off < 0 or off + 12 > len(buf):
+        return None
+    s, size = struct.unpack("!II", buf[off + 4:off + 12])
+    if size not in (len(buf), len(buf) + 4):    # + 4: VLAN tag taken off
+        return None
+    want = bytes((s + i) & 0xFF for i in range(12, len(buf) - off))
+    return s if buf[off + 12:] == want else None
+
+
+class Port:
+    """A frame source read in a thread: a tap (a VM) or a packet socket."""
+
+    def __init__(self, name, tap=True, dev=None):
+        self.name, self.seqs, self.bad = name, set(), 0
+        if tap:
+            self.fd = os.open("/dev/net/tun", os.O_RDWR | os.O_NONBLOCK)
+            fcntl.ioctl(self.fd, 0x400454CA,          # TUNSETIFF
+                        struct.pack("16sH", name.encode(), 0x0002 | 0x1000))
+            sh(f"ip link set {name} up")
+            self.read = lambda: os.read(self.fd, 65536)
+        else:
+            self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW,
+                                      socket.htons(3))  # ETH_P_ALL
+            # Frames from XDP come as page-sized skbs: room for a burst.
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 24)
+            self.sock.bind((dev, 0))
+            self.sock.setblocking(False)
+            self.fd = self.sock.fileno()
+            self.read = lambda: self.sock.recv(65536)
+        self.ifindex = ifindex(dev or name)
+        self.lock = threading.Lock()
+        self.stop = False
+        self.t = threading.Thread(target=self.loop, daemon=True)
+        self.t.start()
+
+    def loop(self):
+        while not self.stop:
+            try:
+                r, _, _ = select.select([self.fd], [], [], 0.2)
+                if not r:
+                    continue
+                while True:
+                    buf = self.read()
+                    s = frame_seq(buf)
+                    with self.lock:
+                        if s is None:
+                            self.bad += buf.find(b"ZCTG") >= 0
+                        else:
+                            self.seqs.add(s)
+            except BlockingIOError:
+                continue
+            except OSError:
+                return
+
+    def got(self, seqs):
+        """How many of seqs arrived (waiting up to 10 s for all)."""
+        seqs = set(seqs)
+        wait_for(10, lambda: seqs <= self.seqs)
+        with self.lock:
+            return len(seqs & self.seqs)
+
+    def close(self):
+        self.stop = True
+        self.t.join()
+        if hasattr(self, "sock"):
+            self.sock.close()
+        else:
+            os.close(self.fd)
+
+
+def bpftool(cmd):
+    sh(f"bpftool {cmd}")
+
+
+def stat(key):
+    return percpu_sum(f"{DEMUX}/stats", key, "packets")
+
+
+def counters(nl, pd):
+    info = pd_get(nl, pd)
+    return {k: info.get(k, 0) for k in ("rx-zc", "rx-copy", "redirect-zc",
+                                         "redirect-copy", "misdirected",
+                                         "port-copy")}
+
+
+def delta(before, after):
+    return {k: after[k] - before[k] for k in after if after[k] != before[k]}
+
+
+def find_sports():
+    """A UDP source port for each RX queue (the flow hash picks the queue)."""
+    prog, maps = f"{PIN}/demux_probe", f"{PIN}/demux_probe_maps"
+    sh(f"mkdir -p {PIN}; rm -rf {prog} {maps}")
+    sh(f"bpftool prog load {BPF}/xdp_count.bpf.o {prog} type xdp "
+       f"pinmaps {maps}")
+    sh(f"bpftool net attach xdpdrv pinned {prog} dev {nic}")
+    sh(f"bpftool map update pinned {maps}/config key 0 0 0 0 "
+       f"value 1 0 0 0 0 0 0 0")                     # XDP_DROP
+    found = {}
+    for sport in range(5000, 5016):
+        before = [ethtool_sum(nic, f"^rx{q}_xdp_packets$") for q in (0, 1)]
+        send(10, sport, MAC_X)
+        wait_for(5, lambda: sum(ethtool_sum(nic, f"^rx{q}_xdp_packets$")
+                                for q in (0, 1)) - sum(before) >= 10)
+        d = [ethtool_sum(nic, f"^rx{q}_xdp_packets$") - before[q]
+             for q in (0, 1)]
+        q = 0 if d[0] else 1
+        if d[q] == 10:
+            found.setdefault(q, sport)
+        if len(found) == 2:
+            break
+    sh(f"bpftool net detach xdpdrv dev {nic}")
+    sh(f"rm -rf {prog} {maps}")
+    return found
+
+
+def load_demux():
+    sh(f"rm -rf {DEMUX}; mkdir -p {DEMUX}")
+    bpftool(f"prog load {BPF}/zc_demux.bpf.o {DEMUX}/prog type xdp "
+            f"pinmaps {DEMUX}")
+    bpftool(f"net attach xdpdrv pinned {DEMUX}/prog dev {nic}")
+    bpftool(f"map create {DEMUX}/seg0 type devmap_hash key 4 value 4 "
+            f"entries 256 name seg0")
+    bpftool(f"map update pinned {DEMUX}/segments key 0 0 0 0 "
+            f"value pinned {DEMUX}/seg0")
+
+
+def add_port(port, mac, segment=True):
+    i = le32(port.ifindex)
+    bpftool(f"map update pinned {DEMUX}/ports key {i} value {i}")
+    bpftool(f"map update pinned {DEMUX}/fdb key hex {mac_hex(mac)} 00 00 "
+            f"value {i}")
+    if segment:
+        bpftool(f"map update pinned {DEMUX}/seg0 key {i} value {i}")
+
+
+ports = []
+try:
+    sports = find_sports()
+    check_eq("a flow for each RX queue", sorted(sports), [0, 1])
+    if len(sports) != 2:
+        finish()
+    qa, qb = 0, 1
+    sa, sb = sports[qa], sports[qb]
+    log(f"UDP source port {sa} lands on queue {qa}, {sb} on queue {qb}")
+
+    lck0 = status_kb("VmLck")
+    nla, nlb = netdev(), netdev()
+    mema, memb = Memory(PAGES), Memory(PAGES)
+    pda, pdb = pd_create(nla, [mema.range()]), pd_create(nlb, [memb.range()])
+    nla.do("pd-bind", {"id": pda, "ifindex": idx, "queue-id": qa})
+    nlb.do("pd-bind", {"id": pdb, "ifindex": idx, "queue-id": qb})
+
+    A, B = Port("zcA"), Port("zcB")
+    sh("ip link add zch0 type veth peer name zch1")
+    sh("ip link set zch0 up; ip link set zch1 up; ethtool -K zch1 gro on")
+    V = Port("zch1", tap=False, dev="zch1")     # the host side of the veth
+    V.ifindex = ifindex("zch0")
+    H = Port(nic, tap=False, dev=nic)           # the host stack's view
+    ports = [A, B, V, H]
+
+    # --- pd-attach ------------------------------------------------------
+    nla.do("pd-attach", {"id": pda, "ifindex": A.ifindex})
+    nlb.do("pd-attach", {"id": pdb, "ifindex": B.ifindex})
+    ok("pd-attach: tap A to PD a, tap B to PD b")
+    check_eq("pd-get lists tap A as a port of PD a",
+             pd_get(nla, pda).get("port"), [{"ifindex": A.ifindex}])
+    check_refused("attach refused: device without TX-raw", errno.EOPNOTSUPP,
+                  "TX-raw", lambda: nla.do("pd-attach", {
+                      "id": pda, "ifindex": V.ifindex}))
+    check_refused("attach refused: tap already attached", errno.EBUSY,
+                  "already attached", lambda: nlb.do("pd-attach", {
+                      "id": pdb, "ifindex": A.ifindex}))
+    check_refused("detach refused: not attached to this PD", errno.ENOENT,
+                  "not attached", lambda: nla.do("pd-detach", {
+                      "id": pda, "ifindex": B.ifindex}))
+    check_refused("attach refused: no such device", errno.ENODEV,
+                  "no such device", lambda: nla.do("pd-attach", {
+                      "id": pda, "ifindex": 4242}))
+
+    load_demux()
+    add_port(A, MAC_A)
+    add_port(B, MAC_B)
+    ok("demux loaded and filled with bpftool")
+
+    # --- A's frames on A's queue: zero copy -------------------------------
+    n = 200
+    ca = counters(nla, pda)
+    u0 = stat(UNICAST)
+    s = send(n, sa, MAC_A)
+    check_eq(f"tap A received all {n} frames for A, intact", A.got(s), n)
+    d = delta(ca, counters(nla, pda))
+    check_eq("PD a: handed over zero-copy, nothing copied by the core", d,
+             {"rx-zc": n, "redirect-zc": n, "port-copy": n})
+    check_eq("demux counted the unicast frames", stat(UNICAST) - u0, n)
+    check_eq("tap B received none of them", B.got(s), 0)
+
+    # --- A's frames on B's queue: misdirected, copied ---------------------
+    ca, cb = counters(nla, pda), counters(nlb, pdb)
+    s = send(n, sb, MAC_A)
+    check_eq("misdirected frames reach tap A intact", A.got(s), n)
+    check_eq("PD b: counted as misdirected and copied",
+             delta(cb, counters(nlb, pdb)),
+             {"rx-zc": n, "rx-copy": n, "redirect-copy": n,
+              "misdirected": n})
+    check_eq("PD a: untouched by B's queue", delta(ca, counters(nla, pda)),
+             {})
+
+    # --- B's own frames ------------------------------------------------------
+    cb = counters(nlb, pdb)
+    s = send(n, sb, MAC_B)
+    check_eq("tap B received its frames", B.got(s), n)
+    check_eq("PD b: zero-copy for B", delta(cb, counters(nlb, pdb)),
+             {"rx-zc": n, "redirect-zc": n, "port-copy": n})
+
+    # --- broadcast: A, B and the host port of the segment --------------------
+    bpftool(f"map update pinned {DEMUX}/ports key {le32(V.ifindex)} "
+            f"value {le32(V.ifindex)}")
+    bpftool(f"map update pinned {DEMUX}/seg0 key {le32(V.ifindex)} "
+            f"value {le32(V.ifindex)}")
+    ca, f0 = counters(nla, pda), stat(FLOOD)
+    m = 50
+    s = send(m, sa, BCAST)
+    check_eq("broadcast reaches A", A.got(s), m)
+    check_eq("broadcast reaches B", B.got(s), m)
+    if not check_eq("broadcast reaches the host port of the segment",
+                    V.got(s), m):
+        log(f"missing {sorted(set(s) - V.seqs)}")
+        log(sh("ip -s link show zch1; ethtool -S zch0; ethtool -S zch1"))
+    check_eq("PD a: broadcast copied once per frame",
+             delta(ca, counters(nla, pda)),
+             {"rx-zc": m, "rx-copy": m, "redirect-copy": m})
+    check_eq("demux counted the broadcast", stat(FLOOD) - f0, m)
+    s = send(m, sa, BCAST, vlan=7)
+    check_eq("broadcast on a VLAN without a segment goes to the host stack",
+             H.got(s), m)
+    check_eq("and to no VM", A.got(s) + B.got(s), 0)
+
+    # --- unknown MAC: host stack -----------------------------------------
+    ca, k0 = counters(nla, pda), stat(UNKNOWN)
+    s = send(m, sa, MAC_X)
+    check_eq("unknown MAC reaches the host stack", H.got(s), m)
+    check_eq("demux counted it unknown", stat(UNKNOWN) - k0, m)
+    check_eq("PD a: passed up as a copy", delta(ca, counters(nla, pda)),
+             {"rx-zc": m, "rx-copy": m})
+
+    # --- redirect to a veth, and to a cpumap ---------------------------------
+    add_port(V, MAC_V, segment=False)
+    ca = counters(nla, pda)
+    s = send(m, sa, MAC_V)
+    check_eq("redirect to a veth: delivered intact", V.got(s), m)
+    check_eq("PD a: veth redirect counted as copies",
+             delta(ca, counters(nla, pda)),
+             {"rx-zc": m, "rx-copy": m, "redirect-copy": m})
+
+    prog, maps = f"{PIN}/demux_cpu", f"{PIN}/demux_cpu_maps"
+    sh(f"rm -rf {prog} {maps}")
+    bpftool(f"prog load {BPF}/xdp_count.bpf.o {prog} type xdp pinmaps {maps}")
+    bpftool(f"map update pinned {maps}/cpus key 0 0 0 0 value {le32(256)} "
+            f"0 0 0 0")
+    bpftool(f"map update pinned {maps}/config key 0 0 0 0 value 5 0 0 0 "
+            f"0 0 0 0")                      # XDP_COUNT_TO_CPU, CPU 0
+    bpftool(f"net attach xdpdrv pinned {prog} dev {nic} overwrite")
+    ca = counters(nla, pda)
+    s = send(m, sa, MAC_X)
+    check_eq("redirect to a cpumap: delivered to the host stack intact",
+             H.got(s), m)
+    check_eq("PD a: cpumap redirect counted as copies",
+             delta(ca, counters(nla, pda)),
+             {"rx-zc": m, "rx-copy": m, "redirect-copy": m})
+    bpftool(f"net attach xdpdrv pinned {DEMUX}/prog dev {nic} overwrite")
+    sh(f"rm -rf {prog} {maps}")
+
+    # --- teardown while frames flow ------------------------------------------
+    def under_flow(what, action, sport=sa, dst=MAC_A, count=1500):
+        flow = threading.Thread(target=lambda: send(count, sport, dst,
+                                                    pps=1500))
+        flow.start()
+        time.sleep(0.4)
+        action()
+        flow.join()
+        ok(f"{what} while frames flow")
+
+    def b_unaffected(what):
+        cb = counters(nlb, pdb)
+        s = send(100, sb, MAC_B)
+        check_eq(f"after {what}: B receives all its frames", B.got(s), 100)
+        check_eq(f"after {what}: and zero-copy",
+                 delta(cb, counters(nlb, pdb)).get("redirect-zc"), 100)
+
+    under_flow("remove A's fdb entry", lambda: bpftool(
+        f"map delete pinned {DEMUX}/fdb key hex {mac_hex(MAC_A)} 00 00"))
+    b_unaffected("A's fdb entry removed")
+    add_port(A, MAC_A)
+
+    under_flow("delete tap A", A.close)
+    ports.remove(A)
+    check_eq("tap deleted: PD a has no port", pd_get(nla, pda).get("port"),
+             None)
+    b_unaffected("tap A deleted")
+
+    under_flow("detach the program", lambda: bpftool(
+        f"net detach xdpdrv dev {nic}"), sport=sb, dst=MAC_B)
+    bpftool(f"net attach xdpdrv pinned {DEMUX}/prog dev {nic}")
+    b_unaffected("the program detached and attached again")
+
+    under_flow("unbind A's queue", lambda: nla.do("pd-unbind", {
+        "id": pda, "ifindex": idx, "queue-id": qa}))
+    check_eq("PD a: every page back after unbind",
+             wait_for(5, lambda: pd_get(nla, pda)["posted"] == PAGES) and
+             PAGES, PAGES)
+    b_unaffected("A's queue unbound")
+
+    # --- the end: every page unpinned ----------------------------------------
+    nlb.do("pd-detach", {"id": pdb, "ifindex": B.ifindex})
+    check_eq("pd-detach: PD b has no port", pd_get(nlb, pdb).get("port"),
+             None)
+    del nla, nlb
+    gc.collect()
+    watcher = netdev()
+    check("PDs gone once their sockets closed", wait_for(
+        10, lambda: not {pda, pdb} & set(pd_ids(watcher))))
+    check_eq("every page unpinned (VmLck back)",
+             wait_for(5, lambda: status_kb("VmLck") == lck0) and
+             status_kb("VmLck"), lck0)
+    warn = sh("dmesg | grep -E 'WARNING|BUG:|refcount_t|Oops' || true")
+    check_eq("no warning in the kernel log", warn.strip(), "")
+finally:
+    for p in ports:
+        p.close()
+    sh(f"bpftool net detach xdpdrv dev {nic}", check_rc=False)
+    sh(f"rm -rf {DEMUX}; ip link del zch0", check_rc=False)
+    sh(f"ip link set {nic} promisc off", check_rc=False)
+    sh(f"ip addr del {GUEST_IP}/24 dev {nic}", check_rc=False)
+
+finish()
