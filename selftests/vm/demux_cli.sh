@@ -22,7 +22,9 @@ ip link set eth0 up
 
 P=/sys/fs/bpf/zc_demux
 ynl="build/linux/tools/net/ynl/cli.py --spec build/linux/Documentation/netlink/specs/netdev.yaml"
-defer "bpftool net detach xdpdrv dev eth0; rm -rf $P; ip link set eth0 promisc off"
+defer ip link set eth0 promisc off
+defer rm -rf "$P"
+defer bpftool net detach xdpdrv dev eth0
 
 # Which queue the frames land on depends on the flow hash: the text binds
 # queue 0 and sends one flow that the probe below finds on queue 0.
@@ -44,16 +46,18 @@ run()
 	return $rc
 }
 
+echo "# P=$P"
+echo "# ynl=\"$ynl\""
 run 'A=$(cat /sys/class/net/vmA/ifindex); echo $A'
 A=$out
-run ip link set eth0 promisc on
-run mkdir $P
-run bpftool prog load build/bpf/zc_demux.bpf.o $P/prog type xdp pinmaps $P
+run 'ip link set eth0 promisc on'
+run 'mkdir $P'
+run 'bpftool prog load build/bpf/zc_demux.bpf.o $P/prog type xdp pinmaps $P'
 check "bpftool prog load: maps pinned" test -e $P/fdb -a -e $P/stats
-run bpftool net attach xdpdrv pinned $P/prog dev eth0
+run 'bpftool net attach xdpdrv pinned $P/prog dev eth0'
 check "bpftool net attach xdpdrv" [ $? = 0 ]
-run bpftool map create $P/seg0 type devmap_hash key 4 value 4 entries 256 name seg0
-run bpftool map update pinned $P/segments key 0 0 0 0 value pinned $P/seg0
+run 'bpftool map create $P/seg0 type devmap_hash key 4 value 4 entries 256 name seg0'
+run 'bpftool map update pinned $P/segments key 0 0 0 0 value pinned $P/seg0'
 check "segment 0 (untagged) created" [ $? = 0 ]
 run 'bpftool map update pinned $P/ports key $A 0 0 0 value $A 0 0 0'
 run 'bpftool map update pinned $P/fdb key hex 52 54 00 00 00 0a 00 00 value $A 0 0 0'
@@ -67,7 +71,9 @@ reply=$(tg "{\"cmd\": \"send\", \"count\": 100, \"size\": 300, \"dst\": \"52:54:
 check "trafgen sent 100 frames" grep -q '"dropped": 0' <<<"$reply"
 sleep 1
 
-run bpftool map dump pinned $P/stats
+run 'bpftool map dump pinned $P/fdb'
+check "fdb: VM A's MAC to its port" grep -q '"value": '"$A" <<<"$out"
+run 'bpftool map dump pinned $P/stats'
 check_eq "stats: 100 unicast frames (key 0)" "$(zc_percpu_sum $P/stats 0 packets)" 100
 run '$ynl --do pd-get --json "{\"id\": 1}"'
 check "pd-get: tap vmA listed as a port" grep -q "'port': \[{'ifindex': $A}\]" <<<"$out"

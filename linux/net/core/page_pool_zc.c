@@ -575,9 +575,12 @@ EXPORT_SYMBOL_GPL(page_pool_zc_copy_frame);
 
 /**
  * page_pool_zc_raw_frame_free() - release a raw frame's buffer
- * @frame: a frame passed to ndo_tx_raw and taken by the device
+ * @frame: a frame given to ndo_tx_raw: by the device for a frame it took,
+ *	   by the caller for one it did not
  *
- * Drops the page_pool reference the frame came with. Any context.
+ * Drops the page_pool reference the frame came with.
+ *
+ * Context: process or softirq, not hardirq.
  */
 void page_pool_zc_raw_frame_free(const struct netdev_tx_raw_frame *frame)
 {
@@ -834,13 +837,15 @@ static struct page_pool_zc_pd *pp_zc_pd_lookup(struct genl_info *info,
 	return pd;
 }
 
-static struct net_device *pp_zc_dev_lookup(struct genl_info *info)
+/* @present: the device must be present (not for taking things back). */
+static struct net_device *pp_zc_dev_lookup(struct genl_info *info,
+					   bool present)
 {
 	struct net_device *dev;
 
 	dev = __dev_get_by_index(genl_info_net(info),
 				 nla_get_u32(info->attrs[NETDEV_A_PD_IFINDEX]));
-	if (!dev || !netif_device_present(dev)) {
+	if (!dev || (present && !netif_device_present(dev))) {
 		NL_SET_ERR_MSG_ATTR(info->extack,
 				    info->attrs[NETDEV_A_PD_IFINDEX],
 				    "no such device in this network namespace");
@@ -856,12 +861,14 @@ static void pp_zc_bind_end(struct page_pool_zc_pd *pd)
 }
 
 /* Common start of pd-bind, pd-unbind (@rxq_idx set), pd-attach and
- * pd-detach (@rxq_idx NULL). On success RTNL is held and a reference to
- * the PD taken: pp_zc_bind_end() releases both.
+ * pd-detach (@rxq_idx NULL); @present as for pp_zc_dev_lookup(). On
+ * success RTNL is held and a reference to the PD taken: pp_zc_bind_end()
+ * releases both.
  */
 static int pp_zc_bind_begin(struct genl_info *info,
 			    struct page_pool_zc_pd **pd,
-			    struct net_device **dev, u32 *rxq_idx)
+			    struct net_device **dev, u32 *rxq_idx,
+			    bool present)
 {
 	if (GENL_REQ_ATTR_CHECK(info, NETDEV_A_PD_ID) ||
 	    GENL_REQ_ATTR_CHECK(info, NETDEV_A_PD_IFINDEX) ||
@@ -875,7 +882,7 @@ static int pp_zc_bind_begin(struct genl_info *info,
 		return -ENOENT;
 
 	rtnl_lock();
-	*dev = pp_zc_dev_lookup(info);
+	*dev = pp_zc_dev_lookup(info, present);
 	if (!*dev) {
 		pp_zc_bind_end(*pd);
 		return -ENODEV;
@@ -891,7 +898,7 @@ int netdev_nl_pd_bind_doit(struct sk_buff *skb, struct genl_info *info)
 	u32 rxq_idx, xa_idx;
 	int err;
 
-	err = pp_zc_bind_begin(info, &pd, &dev, &rxq_idx);
+	err = pp_zc_bind_begin(info, &pd, &dev, &rxq_idx, true);
 	if (err)
 		return err;
 	p.mp_priv = pd;
@@ -943,7 +950,7 @@ int netdev_nl_pd_unbind_doit(struct sk_buff *skb, struct genl_info *info)
 	u32 rxq_idx;
 	int err;
 
-	err = pp_zc_bind_begin(info, &pd, &dev, &rxq_idx);
+	err = pp_zc_bind_begin(info, &pd, &dev, &rxq_idx, true);
 	if (err)
 		return err;
 
@@ -999,7 +1006,7 @@ int netdev_nl_pd_attach_doit(struct sk_buff *skb, struct genl_info *info)
 	struct net_device *dev;
 	int err;
 
-	err = pp_zc_bind_begin(info, &pd, &dev, NULL);
+	err = pp_zc_bind_begin(info, &pd, &dev, NULL, true);
 	if (err)
 		return err;
 
@@ -1040,7 +1047,7 @@ int netdev_nl_pd_detach_doit(struct sk_buff *skb, struct genl_info *info)
 	struct net_device *dev;
 	int err;
 
-	err = pp_zc_bind_begin(info, &pd, &dev, NULL);
+	err = pp_zc_bind_begin(info, &pd, &dev, NULL, false);
 	if (err)
 		return err;
 
@@ -1164,7 +1171,7 @@ static int pp_zc_nl_fill_stats(struct sk_buff *rsp, struct page_pool_zc_pd *pd)
 	return 0;
 }
 
-static int pp_zc_nl_fill_port(struct sk_buff *rsp, unsigned long ifindex)
+static int pp_zc_nl_fill_port(struct sk_buff *rsp, int ifindex)
 {
 	struct nlattr *nest;
 
@@ -1202,11 +1209,11 @@ static int pp_zc_pd_nl_fill(struct sk_buff *rsp, struct page_pool_zc_pd *pd,
 		goto err_cancel;
 
 	xa_for_each(&pd->bound_rxqs, xa_idx, rxq)
-		if (rxq && pp_zc_nl_fill_binding(rsp, rxq))
+		if (pp_zc_nl_fill_binding(rsp, rxq))
 			goto err_cancel;
 
 	xa_for_each(&pd->ports, xa_idx, dev)
-		if (pp_zc_nl_fill_port(rsp, xa_idx))
+		if (pp_zc_nl_fill_port(rsp, dev->ifindex))
 			goto err_cancel;
 
 	genlmsg_end(rsp, hdr);
