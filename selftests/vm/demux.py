@@ -13,6 +13,9 @@ bpftool, as README.md shows. Then:
    (redirect-zc), with no copy by the core (rx-copy 0);
  - frames for A on B's queue reach A intact, counted as misdirected and
    copied;
+ - a third tap, C, on PD a, read by vhost-net (selftests/vm/vhost.py
+   drives /dev/vhost-net as a VMM would): frames handed over zero-copy
+   land in the buffers posted on the virtqueue, copied once by vhost;
  - broadcast reaches A, B and the host port of the segment (a veth);
    an unknown MAC goes to the host stack;
  - redirects to a veth and to a cpumap are delivered, counted as copies;
@@ -31,7 +34,9 @@ import struct
 import sys
 import threading
 import time
+import types
 
+from vhost import VhostRx
 from zclib import (BPF, GUEST_IP, PIN, Memory, check, check_eq,
                    check_refused, ethtool_sum, fail, finish, ifindex, log,
                    netdev, ok, pd_create, pd_get, pd_ids, pd_supported,
@@ -41,6 +46,7 @@ PAGES = 1024
 SIZE = 300
 MAC_A = "52:54:00:00:00:0a"
 MAC_B = "52:54:00:00:00:0b"
+MAC_C = "52:54:00:00:00:0d"         # VM C: PD a, its tap read by vhost-net
 MAC_V = "52:54:00:00:00:0c"         # behind the veth
 MAC_X = "52:54:00:00:00:99"         # nobody's
 BCAST = "ff:ff:ff:ff:ff:ff"
@@ -100,16 +106,21 @@ def frame_seq(buf):
     return s if buf[off + 12:] == want else None
 
 
+def open_tap(name):
+    fd = os.open("/dev/net/tun", os.O_RDWR | os.O_NONBLOCK)
+    fcntl.ioctl(fd, 0x400454CA,                       # TUNSETIFF
+                struct.pack("16sH", name.encode(), 0x0002 | 0x1000))
+    sh(f"ip link set {name} up")
+    return fd
+
+
 class Port:
     """A frame source read in a thread: a tap (a VM) or a packet socket."""
 
     def __init__(self, name, tap=True, dev=None):
         self.name, self.seqs, self.bad = name, set(), 0
         if tap:
-            self.fd = os.open("/dev/net/tun", os.O_RDWR | os.O_NONBLOCK)
-            fcntl.ioctl(self.fd, 0x400454CA,          # TUNSETIFF
-                        struct.pack("16sH", name.encode(), 0x0002 | 0x1000))
-            sh(f"ip link set {name} up")
+            self.fd = open_tap(name)
             self.read = lambda: os.read(self.fd, 65536)
         else:
             self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW,
@@ -305,6 +316,26 @@ try:
     check_eq("tap B received its frames", B.got(s), n)
     check_eq("PD b: zero-copy for B", delta(cb, counters(nlb, pdb)),
              {"rx-zc": n, "redirect-zc": n, "port-copy": n})
+
+    # --- a tap read by vhost-net's current (copy) path ------------------------
+    C = types.SimpleNamespace(fd=open_tap("zcC"), ifindex=ifindex("zcC"))
+    vq = VhostRx(C.fd)
+    nla.do("pd-attach", {"id": pda, "ifindex": C.ifindex})
+    add_port(C, MAC_C, segment=False)
+    ca = counters(nla, pda)
+    s = send(n, sa, MAC_C)
+    got, end = [], time.time() + 10
+    while len(got) < n and time.time() < end:    # the stack's own frames too
+        got += [q for q in (frame_seq(f) for _, f in
+                            vq.frames(n - len(got), timeout=1))
+                if q is not None]
+    check("vhost-net: every frame for C in the guest's buffers, intact",
+          got == list(s), f"{len(got)} of {n}, first {got[:3]}")
+    check_eq("PD a: zero-copy to C's tap, copied once by vhost-net",
+             delta(ca, counters(nla, pda)),
+             {"rx-zc": n, "redirect-zc": n, "port-copy": n})
+    vq.close()
+    os.close(C.fd)
 
     # --- broadcast: A, B and the host port of the segment --------------------
     bpftool(f"map update pinned {DEMUX}/ports key {le32(V.ifindex)} "
