@@ -25,6 +25,12 @@ import threading
 from zclib import Memory, NlError, netdev, pd_create, pd_ids
 
 
+def drain(fd):
+    """Read and drop the frames of a tap, as a VM that keeps up would."""
+    while True:
+        os.read(fd, 65536)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("cmd", choices=["try-create", "ids", "hold"])
@@ -54,9 +60,7 @@ def main():
         fcntl.ioctl(fd, 0x400454CA,                  # TUNSETIFF
                     struct.pack("16sH", args.tap.encode(), 0x0002 | 0x1000))
         subprocess.run(["ip", "link", "set", args.tap, "up"], check=True)
-        threading.Thread(target=lambda: [os.read(fd, 65536)
-                                         for _ in iter(int, 1)],
-                         daemon=True).start()
+        threading.Thread(target=drain, args=(fd,), daemon=True).start()
     print(f"id {pd}", flush=True)
     if args.cmd == "hold":
         signal.pause()
