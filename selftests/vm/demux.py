@@ -37,10 +37,10 @@ import time
 import types
 
 from vhost import VhostRx
-from zclib import (BPF, GUEST_IP, PIN, Memory, check, check_eq,
-                   check_refused, ethtool_sum, fail, finish, ifindex, log,
-                   netdev, ok, pd_create, pd_get, pd_ids, pd_supported,
-                   percpu_sum, sh, skip, status_kb, tg, virtio_nic, wait_for)
+from zclib import (BPF, GUEST_IP, Memory, PIN, check, check_eq, check_refused,
+                   ethtool_sum, finish, ifindex, log, netdev, ok, pd_create,
+                   pd_get, pd_ids, pd_test_nic, percpu_sum, sh, status_kb, tg,
+                   wait_for)
 
 PAGES = 1024
 SIZE = 300
@@ -53,15 +53,7 @@ BCAST = "ff:ff:ff:ff:ff:ff"
 DEMUX = f"{PIN}/demux"
 UNICAST, FLOOD, UNKNOWN, NO_PORT = 0, 1, 2, 3
 
-if not pd_supported():
-    skip("demux", "kernel without CONFIG_PAGE_POOL_ZC")
-    sys.exit(0)
-
-nic = virtio_nic()
-if not nic:
-    fail("setup", "no virtio_net NIC")
-    finish()
-idx = ifindex(nic)
+nic, idx = pd_test_nic("demux")
 sh(f"ip link set {nic} up promisc on")
 sh(f"ip addr add {GUEST_IP}/24 dev {nic}", check_rc=False)
 sh(f"sysctl -qw net.ipv6.conf.{nic}.disable_ipv6=1")

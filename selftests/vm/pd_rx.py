@@ -29,26 +29,17 @@ import tempfile
 import threading
 import time
 
-from zclib import (BPF, GUEST_IP, PIN, Memory, NlError, check, check_eq,
-                   check_refused, ethtool_sum, fail, finish, ifindex, log,
-                   netdev, ok, pd_create, pd_get, pd_ids, pd_supported,
-                   percpu_sum, scan_payloads, sh, skip, status_kb, tg,
-                   virtio_nic, wait_for)
+from zclib import (BPF, GUEST_IP, Memory, PIN, check, check_eq, check_refused,
+                   ethtool_sum, finish, ifindex, log, netdev, ok, pd_create,
+                   pd_get, pd_ids, pd_test_nic, percpu_sum, scan_payloads, sh,
+                   status_kb, tg, virtio_nic, wait_for)
 
 PAGES = 1024
 SIZE = 512
 PORT = 9
 HERE = os.path.dirname(os.path.abspath(__file__))
 
-if not pd_supported():
-    skip("pd-bind", "kernel without CONFIG_PAGE_POOL_ZC")
-    sys.exit(0)
-
-nic = virtio_nic()
-if not nic:
-    fail("setup", "no virtio_net NIC")
-    finish()
-idx = ifindex(nic)
+nic, idx = pd_test_nic("pd-bind")
 mac = open(f"/sys/class/net/{nic}/address").read().strip()
 sh(f"ip link set {nic} up")
 sh(f"ip addr add {GUEST_IP}/24 dev {nic}", check_rc=False)

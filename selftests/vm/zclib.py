@@ -230,5 +230,18 @@ def percpu_sum(map_path, key, field):
     return sum(x["value"][field] for x in v["formatted"]["values"])
 
 
+def pd_test_nic(name):
+    """(NIC, ifindex) of the VM's virtio_net NIC for a PD test; exits with
+    a SKIP on a kernel without PD commands, a failure without the NIC."""
+    if not pd_supported():
+        skip(name, "kernel without CONFIG_PAGE_POOL_ZC")
+        sys.exit(0)
+    nic = virtio_nic()
+    if not nic:
+        fail("setup", "no virtio_net NIC")
+        finish()
+    return nic, ifindex(nic)
+
+
 def finish():
     sys.exit(1 if failed else 0)

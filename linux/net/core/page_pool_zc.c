@@ -882,6 +882,14 @@ static int pp_zc_bind_begin(struct genl_info *info,
 		return -ENOENT;
 
 	rtnl_lock();
+	/* Closing unbinds and detaches everything under RTNL: nothing to
+	 * add, and nothing left to take back.
+	 */
+	if ((*pd)->closed) {
+		NL_SET_ERR_MSG(info->extack, "protection domain is being destroyed");
+		pp_zc_bind_end(*pd);
+		return -ENOENT;
+	}
 	*dev = pp_zc_dev_lookup(info, present);
 	if (!*dev) {
 		pp_zc_bind_end(*pd);
@@ -902,12 +910,6 @@ int netdev_nl_pd_bind_doit(struct sk_buff *skb, struct genl_info *info)
 	if (err)
 		return err;
 	p.mp_priv = pd;
-
-	if (pd->closed) {
-		NL_SET_ERR_MSG(info->extack, "protection domain is being destroyed");
-		err = -ENOENT;
-		goto out_end;
-	}
 
 	err = xa_alloc(&pd->bound_rxqs, &xa_idx, NULL, xa_limit_32b,
 		       GFP_KERNEL);
@@ -1010,11 +1012,6 @@ int netdev_nl_pd_attach_doit(struct sk_buff *skb, struct genl_info *info)
 	if (err)
 		return err;
 
-	if (pd->closed) {
-		NL_SET_ERR_MSG(info->extack, "protection domain is being destroyed");
-		err = -ENOENT;
-		goto out_end;
-	}
 	if (!dev->netdev_ops->ndo_tx_raw) {
 		NL_SET_ERR_MSG_ATTR(info->extack,
 				    info->attrs[NETDEV_A_PD_IFINDEX],
