@@ -3,7 +3,8 @@
 #
 # Run every selftest: the host suite (selftests/host: the VM runner and the
 # patch workflow), then the VM suite (selftests/vm) inside the test VM
-# booted with FLAVOUR's kernel. One TAP stream, numbered across both, and
+# booted with FLAVOUR's kernel, then the tests of the guest's page layout
+# in a VM booted with it. One TAP stream, numbered across both, and
 # a closing "N passed, N failed, N skipped" line; exits non-zero when
 # anything failed.
 #
@@ -43,6 +44,14 @@ tally host
 "$ZC_ROOT/scripts/vm-run.sh" --flavour "$flavour" "$@" -- \
 	"$ZC_ROOT/selftests/run.sh" --start $n vm | tee "$out" | grep -v -E '^[0-9]+ passed,|^@@zc-exit'
 tally vm
+
+# The guest side of zero-copy RX: the NIC's driver posting buffers of the
+# page layout (virtio_net.rx_page_layout), and XDP and RX through them.
+"$ZC_ROOT/scripts/vm-run.sh" --flavour "$flavour" "$@" \
+	--append virtio_net.rx_page_layout=1 -- \
+	"$ZC_ROOT/selftests/run.sh" --start $n vm page_layout.sh xdp_virtio.sh |
+	tee "$out" | grep -v -E '^TAP version|^1\.\.|^[0-9]+ passed,|^@@zc-exit'
+tally vm-page-layout
 
 echo "1..$n"
 echo "$passed passed, $failed failed, $skipped skipped"

@@ -25,32 +25,27 @@ bpftool, as README.md shows. Then:
 """
 
 import errno
-import fcntl
 import gc
 import os
 import select
 import socket
-import struct
-import sys
 import threading
 import time
 import types
 
+from demuxlib import (BCAST, DEMUX, MAC_X, add_port, delta, find_sports,
+                      frame_seq, le32, load_demux, mac_hex, open_tap,
+                      pd_counters as counters, send)
 from vhost import VhostRx
 from zclib import (BPF, GUEST_IP, Memory, PIN, check, check_eq, check_refused,
-                   ethtool_sum, finish, ifindex, log, netdev, ok, pd_create,
-                   pd_get, pd_ids, pd_test_nic, percpu_sum, sh, status_kb, tg,
-                   wait_for)
+                   finish, ifindex, log, netdev, ok, pd_create, pd_get,
+                   pd_ids, pd_test_nic, percpu_sum, sh, status_kb, wait_for)
 
 PAGES = 1024
-SIZE = 300
 MAC_A = "52:54:00:00:00:0a"
 MAC_B = "52:54:00:00:00:0b"
 MAC_C = "52:54:00:00:00:0d"         # VM C: PD a, its tap read by vhost-net
 MAC_V = "52:54:00:00:00:0c"         # behind the veth
-MAC_X = "52:54:00:00:00:99"         # nobody's
-BCAST = "ff:ff:ff:ff:ff:ff"
-DEMUX = f"{PIN}/demux"
 UNICAST, FLOOD, UNKNOWN, NO_PORT = 0, 1, 2, 3
 
 nic, idx = pd_test_nic("demux")
@@ -58,52 +53,6 @@ sh(f"ip link set {nic} up promisc on")
 sh(f"ip addr add {GUEST_IP}/24 dev {nic}", check_rc=False)
 sh(f"sysctl -qw net.ipv6.conf.{nic}.disable_ipv6=1")
 sh("sysctl -qw net.core.rmem_max=33554432")
-seq = 0
-
-
-def mac_hex(mac):
-    return " ".join(mac.split(":"))
-
-
-def le32(v):
-    return " ".join(str(b) for b in v.to_bytes(4, "little"))
-
-
-def send(count, sport, dst, pps=3000, vlan=None):
-    """count frames of one flow; True if the generator lost none."""
-    global seq
-    req = {"cmd": "send", "count": count, "size": SIZE, "dst": dst,
-           "dst_ip": GUEST_IP, "sport": sport, "flows": 1, "pps": pps,
-           "seq0": seq}
-    if vlan is not None:
-        req["vlan"] = vlan
-    first = seq
-    seq += count
-    r = tg(req)
-    if not r.get("ok") or r.get("dropped"):
-        log(f"trafgen: {r}")
-        return None
-    return range(first, first + count)
-
-
-def frame_seq(buf):
-    """Sequence number of an intact trafgen frame, else None."""
-    off = buf.find(b"ZCTG")
-    if off < 0 or off + 12 > len(buf):
-        return None
-    s, size = struct.unpack("!II", buf[off + 4:off + 12])
-    if size not in (len(buf), len(buf) + 4):    # + 4: VLAN tag taken off
-        return None
-    want = bytes((s + i) & 0xFF for i in range(12, len(buf) - off))
-    return s if buf[off + 12:] == want else None
-
-
-def open_tap(name):
-    fd = os.open("/dev/net/tun", os.O_RDWR | os.O_NONBLOCK)
-    fcntl.ioctl(fd, 0x400454CA,                       # TUNSETIFF
-                struct.pack("16sH", name.encode(), 0x0002 | 0x1000))
-    sh(f"ip link set {name} up")
-    return fd
 
 
 class Port:
@@ -172,67 +121,9 @@ def stat(key):
     return percpu_sum(f"{DEMUX}/stats", key, "packets")
 
 
-def counters(nl, pd):
-    info = pd_get(nl, pd)
-    return {k: info.get(k, 0) for k in ("rx-zc", "rx-copy", "redirect-zc",
-                                         "redirect-copy", "misdirected",
-                                         "port-copy")}
-
-
-def delta(before, after):
-    return {k: after[k] - before[k] for k in after if after[k] != before[k]}
-
-
-def find_sports():
-    """A UDP source port for each RX queue (the flow hash picks the queue)."""
-    prog, maps = f"{PIN}/demux_probe", f"{PIN}/demux_probe_maps"
-    sh(f"mkdir -p {PIN}; rm -rf {prog} {maps}")
-    sh(f"bpftool prog load {BPF}/xdp_count.bpf.o {prog} type xdp "
-       f"pinmaps {maps}")
-    sh(f"bpftool net attach xdpdrv pinned {prog} dev {nic}")
-    sh(f"bpftool map update pinned {maps}/config key 0 0 0 0 "
-       f"value 1 0 0 0 0 0 0 0")                     # XDP_DROP
-    found = {}
-    for sport in range(5000, 5016):
-        before = [ethtool_sum(nic, f"^rx{q}_xdp_packets$") for q in (0, 1)]
-        send(10, sport, MAC_X)
-        wait_for(5, lambda: sum(ethtool_sum(nic, f"^rx{q}_xdp_packets$")
-                                for q in (0, 1)) - sum(before) >= 10)
-        d = [ethtool_sum(nic, f"^rx{q}_xdp_packets$") - before[q]
-             for q in (0, 1)]
-        q = 0 if d[0] else 1
-        if d[q] == 10:
-            found.setdefault(q, sport)
-        if len(found) == 2:
-            break
-    sh(f"bpftool net detach xdpdrv dev {nic}")
-    sh(f"rm -rf {prog} {maps}")
-    return found
-
-
-def load_demux():
-    sh(f"rm -rf {DEMUX}; mkdir -p {DEMUX}")
-    bpftool(f"prog load {BPF}/zc_demux.bpf.o {DEMUX}/prog type xdp "
-            f"pinmaps {DEMUX}")
-    bpftool(f"net attach xdpdrv pinned {DEMUX}/prog dev {nic}")
-    bpftool(f"map create {DEMUX}/seg0 type devmap_hash key 4 value 4 "
-            f"entries 256 name seg0")
-    bpftool(f"map update pinned {DEMUX}/segments key 0 0 0 0 "
-            f"value pinned {DEMUX}/seg0")
-
-
-def add_port(port, mac, segment=True):
-    i = le32(port.ifindex)
-    bpftool(f"map update pinned {DEMUX}/ports key {i} value {i}")
-    bpftool(f"map update pinned {DEMUX}/fdb key hex {mac_hex(mac)} 00 00 "
-            f"value {i}")
-    if segment:
-        bpftool(f"map update pinned {DEMUX}/seg0 key {i} value {i}")
-
-
 ports = []
 try:
-    sports = find_sports()
+    sports = find_sports(nic)
     check_eq("a flow for each RX queue", sorted(sports), [0, 1])
     if len(sports) != 2:
         finish()
@@ -274,9 +165,9 @@ try:
                   "no such device", lambda: nla.do("pd-attach", {
                       "id": pda, "ifindex": 4242}))
 
-    load_demux()
-    add_port(A, MAC_A)
-    add_port(B, MAC_B)
+    load_demux(nic)
+    add_port(A.ifindex, MAC_A)
+    add_port(B.ifindex, MAC_B)
     ok("demux loaded and filled with bpftool")
 
     # --- A's frames on A's queue: zero copy -------------------------------
@@ -313,7 +204,7 @@ try:
     C = types.SimpleNamespace(fd=open_tap("zcC"), ifindex=ifindex("zcC"))
     vq = VhostRx(C.fd)
     nla.do("pd-attach", {"id": pda, "ifindex": C.ifindex})
-    add_port(C, MAC_C, segment=False)
+    add_port(C.ifindex, MAC_C, segment=False)
     ca = counters(nla, pda)
     s = send(n, sa, MAC_C)
     got, end = [], time.time() + 10
@@ -361,7 +252,7 @@ try:
              {"rx-zc": m, "rx-copy": m})
 
     # --- redirect to a veth, and to a cpumap ---------------------------------
-    add_port(V, MAC_V, segment=False)
+    add_port(V.ifindex, MAC_V, segment=False)
     ca = counters(nla, pda)
     s = send(m, sa, MAC_V)
     check_eq("redirect to a veth: delivered intact", V.got(s), m)
@@ -407,7 +298,7 @@ try:
     under_flow("remove A's fdb entry", lambda: bpftool(
         f"map delete pinned {DEMUX}/fdb key hex {mac_hex(MAC_A)} 00 00"))
     b_unaffected("A's fdb entry removed")
-    add_port(A, MAC_A)
+    add_port(A.ifindex, MAC_A)
 
     under_flow("delete tap A", A.close)
     ports.remove(A)

@@ -6,6 +6,12 @@ This process plays the VMM and the guest at once: its own memory is the
 virtqueue lives there too, and it posts receive buffers, kicks vhost-net
 and reads the frames vhost completes. Enough to test what a tap hands to
 vhost-net; no TX queue, no interrupts (the call eventfd is polled).
+
+With page=True the buffers have the page layout of page_pool_zc
+(Documentation/networking/page_pool_zc.rst): buffer i is the rest of page
+i of the buffer area from DATA_OFFSET - HDR_LEN, which vhost-net posts
+into the protection domain of its tap (buf_range() is the memory to
+register) and completes in place, out of order.
 """
 
 import fcntl
@@ -21,6 +27,8 @@ VIRTIO_F_VERSION_1 = 1 << 32
 VHOST_NET_F_VIRTIO_NET_HDR = 1 << 27
 VRING_DESC_F_WRITE = 2
 HDR_LEN = 12                    # struct virtio_net_hdr_mrg_rxbuf
+DATA_OFFSET = 96                # PAGE_POOL_ZC_DATA_OFFSET
+PAGE = 4096
 
 
 def _ioc(direction, nr, size):
@@ -42,22 +50,26 @@ VHOST_SET_MEM_TABLE = _iow(0x03, 8)
 VHOST_SET_VRING_NUM = _iow(0x10, 8)
 VHOST_SET_VRING_ADDR = _iow(0x11, 40)
 VHOST_SET_VRING_BASE = _iow(0x12, 8)
+VHOST_GET_VRING_BASE = _ioc(3, 0x12, 8)
 VHOST_SET_VRING_KICK = _iow(0x20, 8)
 VHOST_SET_VRING_CALL = _iow(0x21, 8)
 VHOST_NET_SET_BACKEND = _iow(0x30, 8)
 
 
 class VhostRx:
-    """vhost-net RX queue (index 0) on a tap, with num buffers of bufsize."""
+    """vhost-net RX queue (index 0) on a tap, with num buffers of bufsize,
+    or of the page layout (page=True). spare pages follow the buffers."""
 
-    def __init__(self, tap_fd, num=256, bufsize=2048):
-        self.num, self.bufsize = num, bufsize
+    def __init__(self, tap_fd, num=256, bufsize=2048, page=False, spare=4):
+        self.num, self.page = num, page
+        self.bufsize = PAGE if page else bufsize
         # Ring at 0: descriptors, avail ring, used ring (4 KiB aligned),
-        # then the buffers.
+        # then the buffers, then the spare pages.
         self.desc, self.avail = 0, 16 * num
         self.used = (self.avail + 6 + 2 * num + 4095) & ~4095
         self.bufs = (self.used + 6 + 8 * num + 4095) & ~4095
-        pages = (self.bufs + num * bufsize + 4095) // 4096
+        self.spare = self.bufs + num * self.bufsize
+        pages = (self.spare + 4095) // 4096 + spare
         self.mem = Memory(pages)
         self.m = self.mem.map
         self.fd = os.open("/dev/vhost-net", os.O_RDWR)
@@ -86,24 +98,44 @@ class VhostRx:
         fcntl.ioctl(self.fd, VHOST_SET_VRING_CALL,
                     struct.pack("Ii", 0, self.call))
         for i in range(num):
-            struct.pack_into("QIHH", self.m, self.desc + 16 * i,
-                             self.bufs + i * bufsize, bufsize,
-                             VRING_DESC_F_WRITE, 0)
-        self.post(num)
+            self.set_desc(i, self.buf_addr(i), self.buf_len())
+        self.post(range(num))
         fcntl.ioctl(self.fd, VHOST_NET_SET_BACKEND,
                     struct.pack("Ii", 0, tap_fd))
 
-    def post(self, n):
-        """Make n more buffers available (descriptor i stays buffer i)."""
-        for _ in range(n):
+    def buf_addr(self, i):
+        """Guest address of buffer i (its virtio-net header)."""
+        if self.page:
+            return self.bufs + i * PAGE + DATA_OFFSET - HDR_LEN
+        return self.bufs + i * self.bufsize
+
+    def buf_len(self):
+        return PAGE - DATA_OFFSET + HDR_LEN if self.page else self.bufsize
+
+    def buf_range(self):
+        """The buffer area, as a pd-create range."""
+        return self.mem.range(self.bufs, self.num * self.bufsize)
+
+    def set_desc(self, i, addr, length):
+        """Descriptor i: one device-writable buffer at guest address addr."""
+        struct.pack_into("QIHH", self.m, self.desc + 16 * i, addr, length,
+                         VRING_DESC_F_WRITE, 0)
+
+    def post(self, ids):
+        """Make the buffers of descriptors ids available, and kick."""
+        for d in ids:
             slot = self.avail_idx % self.num
-            struct.pack_into("H", self.m, self.avail + 4 + 2 * slot, slot)
+            struct.pack_into("H", self.m, self.avail + 4 + 2 * slot, d)
             self.avail_idx += 1
         struct.pack_into("H", self.m, self.avail + 2, self.avail_idx & 0xFFFF)
+        self.kick_now()
+
+    def kick_now(self):
         os.eventfd_write(self.kick, 1)
 
-    def frames(self, want, timeout=10):
-        """Up to want frames vhost completed: (virtio-net header, frame)."""
+    def used_entries(self, want, timeout=10, repost=True):
+        """Up to want completions: (descriptor id, virtio-net header, frame),
+        each buffer posted again unless repost is False."""
         out, end = [], time.time() + timeout
         while len(out) < want and time.time() < end:
             used = struct.unpack_from("H", self.m, self.used + 2)[0]
@@ -111,11 +143,14 @@ class VhostRx:
                 slot = self.used_idx % self.num
                 d, length = struct.unpack_from("II", self.m,
                                                self.used + 4 + 8 * slot)
-                off = self.bufs + d * self.bufsize
-                out.append((bytes(self.m[off:off + HDR_LEN]),
+                # Where the descriptor points now (a test may move it).
+                off = struct.unpack_from("Q", self.m, self.desc + 16 * d)[0] \
+                    if d < self.num else 0
+                out.append((d, bytes(self.m[off:off + min(length, HDR_LEN)]),
                             bytes(self.m[off + HDR_LEN:off + length])))
                 self.used_idx = (self.used_idx + 1) & 0xFFFF
-                self.post(1)
+                if repost:
+                    self.post([d])
             if len(out) < want:
                 select.select([self.call], [], [], 0.1)
                 try:
@@ -123,6 +158,19 @@ class VhostRx:
                 except BlockingIOError:
                     pass
         return out
+
+    def frames(self, want, timeout=10):
+        """Up to want frames vhost completed: (virtio-net header, frame)."""
+        return [(h, f) for _, h, f in self.used_entries(want, timeout)]
+
+    def stop(self):
+        """Stop vhost-net (backend -1, as a VMM does on reset or migration)
+        and count the buffers it took and did not give back."""
+        fcntl.ioctl(self.fd, VHOST_NET_SET_BACKEND, struct.pack("Ii", 0, -1))
+        self.used_entries(self.num, timeout=0.5, repost=False)
+        base = fcntl.ioctl(self.fd, VHOST_GET_VRING_BASE,
+                           struct.pack("II", 0, 0))
+        return (struct.unpack("II", base)[1] - self.used_idx) & 0xFFFF
 
     def close(self):
         fcntl.ioctl(self.fd, VHOST_NET_SET_BACKEND, struct.pack("Ii", 0, -1))

@@ -61,6 +61,12 @@ struct pp_zc_stats {
 	unsigned long v[PP_ZC_STAT_MAX];
 };
 
+/* One user range of a PD, as pd-create gave it. */
+struct pp_zc_range {
+	unsigned long addr;
+	unsigned long npages;
+};
+
 struct page_pool_zc_pd {
 	struct net_iov_area area;	/* one net_iov per page */
 	struct page **pages;		/* pinned pages, same index */
@@ -71,11 +77,14 @@ struct page_pool_zc_pd {
 
 	struct net *net;
 	struct mm_struct *mm;		/* locked_vm charged here */
+	struct pp_zc_range *ranges;	/* where the pages were pinned */
+	unsigned int nr_ranges;
 
-	spinlock_t lock;		/* protects posted, nr_posted, busy */
+	spinlock_t lock;		/* protects posted, nr_posted, busy, revoked */
 	u32 *posted;			/* stack of posted page indexes */
 	unsigned long nr_posted;
 	unsigned long *busy;		/* posted or taken by a page_pool */
+	unsigned long *revoked;		/* page mode: the consumer's on return */
 
 	atomic_long_t inflight;
 	struct pp_zc_stats __percpu *stats;
@@ -114,6 +123,8 @@ static void pp_zc_pd_unpin(struct page_pool_zc_pd *pd)
 static void pp_zc_pd_free_mem(struct page_pool_zc_pd *pd)
 {
 	free_percpu(pd->stats);
+	kfree(pd->ranges);
+	bitmap_free(pd->revoked);
 	bitmap_free(pd->busy);
 	kvfree(pd->posted);
 	kvfree(pd->area.niovs);
@@ -144,6 +155,10 @@ static void pp_zc_pd_free_work(struct work_struct *work)
 	pp_zc_pd_unpin(pd);
 	/* Listed until unpinned: gone from pd-get means the pages are free. */
 	xa_erase(&pp_zc_pds, pd->id);
+	/* page_pool_zc_dev_pd_get() readers that found it before its last
+	 * port detached.
+	 */
+	synchronize_rcu();
 	pp_zc_pd_free(pd);
 }
 
@@ -212,18 +227,19 @@ static struct net_iov *pp_zc_pop(struct page_pool_zc_pd *pd)
 	return niov;
 }
 
-/* A page the page_pool gave back: posted again in region mode, handed
- * back to the consumer (who posts it again when it wants) in page mode.
+/* A page a page_pool let go of (queue stopped, pool destroyed, or taken
+ * by the consumer) is posted again, unless the consumer took it back
+ * (page mode: page_pool_zc_take_page(), page_pool_zc_unpost_page()).
  */
 static void pp_zc_return(struct page_pool_zc_pd *pd, struct net_iov *niov)
 {
 	unsigned long idx = net_iov_idx(niov);
 
 	spin_lock_bh(&pd->lock);
-	if (pd->mode == NETDEV_PD_MODE_REGION)
-		pp_zc_push(pd, idx);
-	else
+	if (__test_and_clear_bit(idx, pd->revoked))
 		__clear_bit(idx, pd->busy);
+	else
+		pp_zc_push(pd, idx);
 	spin_unlock_bh(&pd->lock);
 }
 
@@ -232,12 +248,16 @@ static void pp_zc_return(struct page_pool_zc_pd *pd, struct net_iov *niov)
  * @pd: the PD, in page mode
  * @index: page index in the PD (byte offset in its ranges / PAGE_SIZE)
  *
+ * A page unposted while a page_pool held it, and not back yet, is posted
+ * again where it is: it stays with the page_pool.
+ *
  * Return: 0 on success, -EINVAL if @pd is not in page mode, -ERANGE if
- * @index is outside the PD, -EBUSY if the page is already posted or
- * still in use by a page_pool.
+ * @index is outside the PD, -EBUSY if the page is already posted.
  */
 int page_pool_zc_post_page(struct page_pool_zc_pd *pd, unsigned long index)
 {
+	int err = 0;
+
 	if (pd->mode != NETDEV_PD_MODE_PAGE)
 		return -EINVAL;
 	if (index >= pd->area.num_niovs)
@@ -245,16 +265,170 @@ int page_pool_zc_post_page(struct page_pool_zc_pd *pd, unsigned long index)
 	index = array_index_nospec(index, pd->area.num_niovs);
 
 	spin_lock_bh(&pd->lock);
-	if (__test_and_set_bit(index, pd->busy)) {
-		spin_unlock_bh(&pd->lock);
-		return -EBUSY;
-	}
-	pp_zc_push(pd, index);
+	if (!__test_and_set_bit(index, pd->busy))
+		pp_zc_push(pd, index);
+	else if (!__test_and_clear_bit(index, pd->revoked))
+		err = -EBUSY;
 	spin_unlock_bh(&pd->lock);
 
-	return 0;
+	return err;
 }
 EXPORT_SYMBOL_GPL(page_pool_zc_post_page);
+
+/**
+ * page_pool_zc_pd_page_mode() - does the consumer post a PD's pages?
+ * @pd: the PD
+ *
+ * Return: true if @pd is in page mode (page_pool_zc_post_page()).
+ */
+bool page_pool_zc_pd_page_mode(const struct page_pool_zc_pd *pd)
+{
+	return pd->mode == NETDEV_PD_MODE_PAGE;
+}
+EXPORT_SYMBOL_GPL(page_pool_zc_pd_page_mode);
+
+/**
+ * page_pool_zc_unpost_page() - take back a page posted and not yet used
+ * @pd: the PD, in page mode
+ * @index: page index in the PD, as given to page_pool_zc_post_page()
+ *
+ * Return: 0 if the page was still posted and is the consumer's again;
+ * -EBUSY if a page_pool holds it: it is the consumer's once the page_pool
+ * lets go of it, and until then the NIC may still write it
+ * (page_pool_zc_pd_reclaim() makes the PD's queues let go); -ENOENT if it
+ * is not posted; -EINVAL or -ERANGE as for posting.
+ */
+int page_pool_zc_unpost_page(struct page_pool_zc_pd *pd, unsigned long index)
+{
+	unsigned long i;
+	int err;
+
+	if (pd->mode != NETDEV_PD_MODE_PAGE)
+		return -EINVAL;
+	if (index >= pd->area.num_niovs)
+		return -ERANGE;
+	index = array_index_nospec(index, pd->area.num_niovs);
+
+	spin_lock_bh(&pd->lock);
+	err = test_bit(index, pd->busy) ? -EBUSY : -ENOENT;
+	for (i = pd->nr_posted; err == -EBUSY && i > 0; i--) {
+		if (pd->posted[i - 1] != index)
+			continue;
+		pd->posted[i - 1] = pd->posted[--pd->nr_posted];
+		__clear_bit(index, pd->busy);
+		err = 0;
+	}
+	if (err == -EBUSY)
+		__set_bit(index, pd->revoked);
+	spin_unlock_bh(&pd->lock);
+
+	return err;
+}
+EXPORT_SYMBOL_GPL(page_pool_zc_unpost_page);
+
+/**
+ * page_pool_zc_pd_index() - the PD page under an address of its owner
+ * @pd: the PD
+ * @mm: the address space @uaddr belongs to
+ * @uaddr: a user address
+ * @index: set to the index in @pd of the page at @uaddr
+ *
+ * For a consumer that knows buffers by address in the memory the PD was
+ * created from (vhost-net translates guest physical addresses with the
+ * VMM's memory table). The index is the one of the page pinned at
+ * pd-create: if the owner has mapped something else at @uaddr since, the
+ * NIC still writes the pinned page.
+ *
+ * Return: 0, -EXDEV if @mm is not the address space @pd was created from,
+ * -ENOENT if no range of @pd covers @uaddr.
+ */
+int page_pool_zc_pd_index(const struct page_pool_zc_pd *pd,
+			  const struct mm_struct *mm, unsigned long uaddr,
+			  unsigned long *index)
+{
+	unsigned long first = 0, off;
+	unsigned int i;
+
+	if (mm != pd->mm)
+		return -EXDEV;
+
+	for (i = 0; i < pd->nr_ranges; i++) {
+		off = (uaddr - pd->ranges[i].addr) >> PAGE_SHIFT;
+		if (uaddr >= pd->ranges[i].addr && off < pd->ranges[i].npages) {
+			*index = first + off;
+			return 0;
+		}
+		first += pd->ranges[i].npages;
+	}
+	return -ENOENT;
+}
+EXPORT_SYMBOL_GPL(page_pool_zc_pd_index);
+
+/**
+ * page_pool_zc_take_page() - take a frame's page out of its page_pool
+ * @frame: a raw frame in a page of a page-mode PD, with a page_pool
+ *	   reference
+ *
+ * For the consumer that completes the buffer the page was posted for: if
+ * @frame holds the only reference to the page, the page leaves its
+ * page_pool without being recycled, so the NIC cannot write it again until
+ * it is posted again, and @frame's reference is gone. Otherwise nothing
+ * changes: the page stays in the page_pool's circulation and the consumer
+ * copies the frame and releases it as usual.
+ *
+ * Context: process or softirq, not hardirq.
+ * Return: true if the page was taken.
+ */
+bool page_pool_zc_take_page(const struct netdev_tx_raw_frame *frame)
+{
+	netmem_ref netmem = frame->netmem;
+	struct page_pool_zc_pd *pd;
+
+	pd = pp_zc_niov_pd(netmem_to_net_iov(netmem));
+	if (pd->mode != NETDEV_PD_MODE_PAGE)
+		return false;
+	/* Only the page_pool makes new references, to pages it holds. */
+	if (atomic_long_read(netmem_get_pp_ref_count_ref(netmem)) != 1)
+		return false;
+
+	spin_lock_bh(&pd->lock);
+	__set_bit(page_pool_zc_netmem_index(netmem), pd->revoked);
+	spin_unlock_bh(&pd->lock);
+	page_pool_return_page(netmem_get_pp(netmem), netmem);
+	return true;
+}
+EXPORT_SYMBOL_GPL(page_pool_zc_take_page);
+
+/**
+ * page_pool_zc_pd_reclaim() - take back the pages a PD's queues hold
+ * @pd: the PD
+ *
+ * Restarts every RX queue bound to @pd: the pages in their rings and
+ * page_pool caches go back to @pd (in page mode: to the consumer), and
+ * the NIC writes none of them again until they are posted again. Frames
+ * already received keep their pages until they are consumed.
+ *
+ * Context: process; takes RTNL.
+ */
+void page_pool_zc_pd_reclaim(struct page_pool_zc_pd *pd)
+{
+	struct netdev_rx_queue *rxq;
+	unsigned long xa_idx;
+	int err;
+
+	rtnl_lock();
+	xa_for_each(&pd->bound_rxqs, xa_idx, rxq) {
+		err = netdev_rx_queue_restart(rxq->dev,
+					      get_netdev_rx_queue_index(rxq));
+		if (err)
+			netdev_warn(rxq->dev,
+				    "page_pool_zc: PD %u: restarting rx queue %u failed: %d\n",
+				    pd->id, get_netdev_rx_queue_index(rxq),
+				    err);
+	}
+	rtnl_unlock();
+}
+EXPORT_SYMBOL_GPL(page_pool_zc_pd_reclaim);
 
 /*** DMA mappings, one per device and direction, shared by page_pools ***/
 
@@ -526,6 +700,48 @@ void page_pool_zc_count(netmem_ref netmem, enum page_pool_zc_stat stat)
 EXPORT_SYMBOL_GPL(page_pool_zc_count);
 
 /**
+ * page_pool_zc_pd_count() - count an event of a PD
+ * @pd: the PD
+ * @stat: what happened
+ */
+void page_pool_zc_pd_count(struct page_pool_zc_pd *pd,
+			   enum page_pool_zc_stat stat)
+{
+	this_cpu_inc(pd->stats->v[stat]);
+}
+EXPORT_SYMBOL_GPL(page_pool_zc_pd_count);
+
+/**
+ * page_pool_zc_netmem_index() - index of a PD buffer in its PD
+ * @netmem: a netmem from a page_pool for which page_pool_is_zc() is true
+ *
+ * Return: the page's index, as page_pool_zc_pd_index() gives it.
+ */
+unsigned long page_pool_zc_netmem_index(netmem_ref netmem)
+{
+	return net_iov_idx(netmem_to_net_iov(netmem));
+}
+EXPORT_SYMBOL_GPL(page_pool_zc_netmem_index);
+
+/**
+ * page_pool_zc_dev_pd_get() - the PD a TX-raw device is attached to
+ * @dev: the device
+ *
+ * Context: RCU read lock held (the device may be detached meanwhile).
+ * Return: the PD with a reference held, or NULL if @dev is attached to
+ * no live PD. Release it with page_pool_zc_pd_put().
+ */
+struct page_pool_zc_pd *page_pool_zc_dev_pd_get(const struct net_device *dev)
+{
+	struct page_pool_zc_pd *pd = READ_ONCE(dev->tx_raw_pd);
+
+	if (pd && (READ_ONCE(pd->closed) || !refcount_inc_not_zero(&pd->refs)))
+		return NULL;
+	return pd;
+}
+EXPORT_SYMBOL_GPL(page_pool_zc_dev_pd_get);
+
+/**
  * page_pool_zc_netmem_in_pd() - is a PD buffer one of @pd's pages?
  * @netmem: a netmem from a page_pool for which page_pool_is_zc() is true
  * @pd: a PD, or NULL
@@ -590,11 +806,6 @@ void page_pool_zc_raw_frame_free(const struct netdev_tx_raw_frame *frame)
 EXPORT_SYMBOL_GPL(page_pool_zc_raw_frame_free);
 
 /*** Creation ***/
-
-struct pp_zc_range {
-	unsigned long addr;
-	unsigned long npages;
-};
 
 static int pp_zc_parse_ranges(struct genl_info *info, struct pp_zc_range *r,
 			      unsigned int *nr_ranges, unsigned long *npages)
@@ -679,7 +890,9 @@ err_unpin:
 	return -EFAULT;
 }
 
-static struct page_pool_zc_pd *pp_zc_pd_alloc(unsigned long npages, u32 mode)
+static struct page_pool_zc_pd *pp_zc_pd_alloc(const struct pp_zc_range *r,
+					      unsigned int nr_ranges,
+					      unsigned long npages, u32 mode)
 {
 	struct page_pool_zc_pd *pd;
 	unsigned long i;
@@ -694,10 +907,13 @@ static struct page_pool_zc_pd *pp_zc_pd_alloc(unsigned long npages, u32 mode)
 				  GFP_KERNEL);
 	pd->posted = kvcalloc(npages, sizeof(*pd->posted), GFP_KERNEL);
 	pd->busy = bitmap_zalloc(npages, GFP_KERNEL);
+	pd->revoked = bitmap_zalloc(npages, GFP_KERNEL);
 	pd->stats = alloc_percpu(struct pp_zc_stats);
+	pd->ranges = kmemdup_array(r, nr_ranges, sizeof(*r), GFP_KERNEL);
 	if (!pd->pages || !pd->area.niovs || !pd->posted || !pd->busy ||
-	    !pd->stats)
+	    !pd->revoked || !pd->stats || !pd->ranges)
 		goto err_free;
+	pd->nr_ranges = nr_ranges;
 
 	pd->area.num_niovs = npages;
 	for (i = 0; i < npages; i++)
@@ -765,7 +981,7 @@ int netdev_nl_pd_create_doit(struct sk_buff *skb, struct genl_info *info)
 		goto err_free_rsp;
 	}
 
-	pd = pp_zc_pd_alloc(npages, mode);
+	pd = pp_zc_pd_alloc(ranges, nr_ranges, npages, mode);
 	if (!pd) {
 		err = -ENOMEM;
 		goto err_free_rsp;
@@ -1157,6 +1373,8 @@ static int pp_zc_nl_fill_stats(struct sk_buff *rsp, struct page_pool_zc_pd *pd)
 		[PP_ZC_STAT_REDIRECT_COPY]	= NETDEV_A_PD_REDIRECT_COPY,
 		[PP_ZC_STAT_MISDIRECTED]	= NETDEV_A_PD_MISDIRECTED,
 		[PP_ZC_STAT_PORT_COPY]		= NETDEV_A_PD_PORT_COPY,
+		[PP_ZC_STAT_GUEST_ZC]		= NETDEV_A_PD_GUEST_ZC,
+		[PP_ZC_STAT_POST_REFUSED]	= NETDEV_A_PD_POST_REFUSED,
 	};
 	struct pp_zc_stats stats;
 	int i;

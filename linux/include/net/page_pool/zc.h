@@ -45,6 +45,20 @@
  */
 
 /**
+ * define PAGE_POOL_ZC_DATA_OFFSET - where a received frame starts in a PD page
+ *
+ * The layout every user of a PD page agrees on. Drivers have the NIC write
+ * each frame at this offset of its page (a device that prepends a header,
+ * such as virtio-net, writes it right before). A guest that wants its
+ * frames received in place posts RX buffers of the same shape: the rest of
+ * one page from PAGE_POOL_ZC_DATA_OFFSET minus its virtio-net header
+ * length. 96 bytes hold a frame of up to 4000 bytes in a 4 KiB page and
+ * leave an XDP program room to push a header (after the 40 bytes the XDP
+ * core keeps for struct xdp_frame).
+ */
+#define PAGE_POOL_ZC_DATA_OFFSET	96
+
+/**
  * struct page_pool_zc_xdp_buff - xdp_buff over one page of a PD
  * @xdp: the buffer the XDP program sees; must stay the first member
  * @netmem: the net_iov the frame was received into
@@ -73,6 +87,8 @@ page_pool_zc_xdp_buff(struct xdp_buff *xdp)
  * @PP_ZC_STAT_REDIRECT_COPY: redirected frame copied (any other target)
  * @PP_ZC_STAT_MISDIRECTED: redirect target was a port of another PD
  * @PP_ZC_STAT_PORT_COPY: zero-copy frame copied out by the port's reader
+ * @PP_ZC_STAT_GUEST_ZC: frame completed in the guest buffer it was written to
+ * @PP_ZC_STAT_POST_REFUSED: guest buffer of the page layout not posted
  * @PP_ZC_STAT_MAX: number of counters
  */
 enum page_pool_zc_stat {
@@ -83,9 +99,13 @@ enum page_pool_zc_stat {
 	PP_ZC_STAT_REDIRECT_COPY,
 	PP_ZC_STAT_MISDIRECTED,
 	PP_ZC_STAT_PORT_COPY,
+	PP_ZC_STAT_GUEST_ZC,
+	PP_ZC_STAT_POST_REFUSED,
 	PP_ZC_STAT_MAX
 };
 
+struct mm_struct;
+struct net_device;
 struct netdev_nl_sock;
 struct netdev_tx_raw_frame;
 struct page_pool;
@@ -104,6 +124,17 @@ void page_pool_zc_raw_frame_free(const struct netdev_tx_raw_frame *frame);
 struct page_pool_zc_pd *page_pool_zc_pd_get(struct net *net, u32 id);
 void page_pool_zc_pd_put(struct page_pool_zc_pd *pd);
 int page_pool_zc_post_page(struct page_pool_zc_pd *pd, unsigned long index);
+bool page_pool_zc_pd_page_mode(const struct page_pool_zc_pd *pd);
+int page_pool_zc_unpost_page(struct page_pool_zc_pd *pd, unsigned long index);
+int page_pool_zc_pd_index(const struct page_pool_zc_pd *pd,
+			  const struct mm_struct *mm, unsigned long uaddr,
+			  unsigned long *index);
+bool page_pool_zc_take_page(const struct netdev_tx_raw_frame *frame);
+void page_pool_zc_pd_reclaim(struct page_pool_zc_pd *pd);
+void page_pool_zc_pd_count(struct page_pool_zc_pd *pd,
+			   enum page_pool_zc_stat stat);
+unsigned long page_pool_zc_netmem_index(netmem_ref netmem);
+struct page_pool_zc_pd *page_pool_zc_dev_pd_get(const struct net_device *dev);
 
 void page_pool_zc_nl_sock_destroy(struct netdev_nl_sock *priv);
 #else
@@ -136,6 +167,16 @@ page_pool_zc_copy_frame(const struct netdev_tx_raw_frame *frame)
 
 static inline void
 page_pool_zc_raw_frame_free(const struct netdev_tx_raw_frame *frame)
+{
+}
+
+static inline struct page_pool_zc_pd *
+page_pool_zc_dev_pd_get(const struct net_device *dev)
+{
+	return NULL;
+}
+
+static inline void page_pool_zc_pd_put(struct page_pool_zc_pd *pd)
 {
 }
 

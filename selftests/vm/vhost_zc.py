@@ -1,0 +1,415 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0
+"""vhost-net zero-copy RX: frames received in place in the guest's buffers.
+
+Two userspace VMs, A and B (selftests/vm/vhost.py: guest memory, a split
+virtqueue and vhost-net on a tap, all in this process), post RX buffers of
+the page layout. Each VM's buffer area is a protection domain in page
+mode (PD a, PD b) bound to one RX queue of the virtio NIC; its tap is
+attached to it; zc_demux sends each VM's MAC to its tap. Then:
+
+ - zero copy: frames for A appear in A's used ring, intact, each in the
+   buffer whose page the NIC wrote, completed out of order; guest-zc =
+   frames, nothing copied;
+ - copy fallback: frames for A arriving on B's queue, broadcast, and a
+   virtqueue posting buffers of another layout: delivered intact, copied;
+ - starvation: A stops posting; only A's queue starves (counted), B keeps
+   receiving everything; A recovers when it posts again;
+ - a hostile guest: bytes rewritten while frames are in flight, buffers
+   outside its PD, overlapping and duplicate buffers, an address outside
+   its memory: refused and counted, nothing of B reaches A, B unaffected;
+ - teardown under traffic: queue unbound, program detached, tap deleted
+   (A gets its buffers back, empty), and a VMM killed with frames in
+   flight; in the end every page is unpinned and the kernel log is clean.
+"""
+
+import gc
+import os
+import signal
+import struct
+import threading
+import time
+
+from demuxlib import (BCAST, DEMUX, add_port, delta, find_sports, frame_seq,
+                      load_demux, open_tap, pd_counters, send)
+from vhost import DATA_OFFSET, HDR_LEN, PAGE, VhostRx
+from zclib import (GUEST_IP, check, check_eq, finish, ifindex, log, netdev,
+                   ok, pd_create, pd_get, pd_ids, pd_test_nic, sh, status_kb,
+                   wait_for)
+
+NUM = 256
+RESERVE = NUM // 8                  # buffers vhost-net keeps for copies
+MAC_A = "52:54:00:00:01:0a"
+MAC_B = "52:54:00:00:01:0b"
+MAC_C = "52:54:00:00:01:0c"         # A's second virtqueue, stock buffers
+MAC_D = "52:54:00:00:01:0d"         # the VMM that gets killed
+
+nic, idx = pd_test_nic("vhost_zc")
+sh(f"ip link set {nic} up promisc on")
+sh(f"ip addr add {GUEST_IP}/24 dev {nic}", check_rc=False)
+sh(f"sysctl -qw net.ipv6.conf.{nic}.disable_ipv6=1")
+
+
+class VM:
+    """A userspace VM: a tap, vhost-net, guest memory in a page-mode PD."""
+
+    def __init__(self, name, mac, queue, page=True, pd=None, nl=None):
+        self.name, self.mac = name, mac
+        self.fd = open_tap(name)
+        self.ifindex = ifindex(name)
+        self.vq = VhostRx(self.fd, num=NUM, page=page)
+        self.nl = nl or netdev()
+        self.pd = pd or pd_create(self.nl, [self.vq.buf_range()],
+                                  mode="page")
+        if queue is not None:
+            self.nl.do("pd-bind", {"id": self.pd, "ifindex": idx,
+                                   "queue-id": queue})
+        self.nl.do("pd-attach", {"id": self.pd, "ifindex": self.ifindex})
+        self.vq.kick_now()          # vhost-net posts on the next kick
+        self.held = []
+
+    def counters(self):
+        return pd_counters(self.nl, self.pd)
+
+    def starved(self):
+        return self.info()["starved"]
+
+    def info(self):
+        return pd_get(self.nl, self.pd)
+
+    def receive(self, seqs, timeout=10, repost=True):
+        """Completions until every frame of seqs is in, or for timeout if
+        seqs is empty: {seq: (descriptor id, header, frame)} and the other
+        completions."""
+        want, got, other = set(seqs), {}, []
+        end = time.time() + timeout
+        while (not want or not want <= set(got)) and time.time() < end:
+            for d, hdr, frame in self.vq.used_entries(
+                    len(want - set(got)) or NUM, timeout=0.5,
+                    repost=repost):
+                s = frame_seq(frame)
+                if s in want:
+                    got[s] = (d, hdr, frame)
+                else:
+                    other.append((d, hdr, frame))
+                if not repost:
+                    self.held.append(d)
+        return got, other
+
+    def post_held(self, n=None):
+        n = len(self.held) if n is None else n
+        ids, self.held = self.held[:n], self.held[n:]
+        self.vq.post(ids)
+
+    def page_of(self, d):
+        """Guest address of the page descriptor d's buffer is in."""
+        return self.vq.buf_addr(d) & ~(PAGE - 1)
+
+    def close(self):
+        self.vq.close()
+        os.close(self.fd)
+
+
+def posted_after_kick(vm, want):
+    vm.vq.kick_now()
+    return wait_for(5, lambda: vm.info()["posted"] == want)
+
+
+vms = []
+try:
+    sports = find_sports(nic)
+    check_eq("a flow for each RX queue", sorted(sports), [0, 1])
+    if len(sports) != 2:
+        finish()
+    qa, qb = 0, 1
+    sa, sb = sports[qa], sports[qb]
+    log(f"UDP source port {sa} lands on queue {qa}, {sb} on queue {qb}")
+    lck0 = status_kb("VmLck")
+
+    load_demux(nic)
+    A = VM("zvA", MAC_A, qa)
+    B = VM("zvB", MAC_B, qb)
+    vms = [A, B]
+    add_port(A.ifindex, MAC_A)
+    add_port(B.ifindex, MAC_B)
+
+    # --- posting ---------------------------------------------------------
+    check("A's page-layout buffers posted into PD a, a reserve kept",
+          wait_for(5, lambda: A.info()["posted"] + A.info()["inflight"] ==
+                   NUM - RESERVE), str(A.info()))
+    check("B's too", wait_for(5, lambda: B.info()["posted"] +
+                              B.info()["inflight"] == NUM - RESERVE),
+          str(B.info()))
+
+    # --- zero copy ---------------------------------------------------------
+    for size in (300, 64, 1514):
+        n = 200
+        ca = A.counters()
+        s = send(n, sa, MAC_A, size=size)
+        got, _ = A.receive(s)
+        check_eq(f"{size} B: every frame for A in A's used ring, intact",
+                 len(got), n)
+        check_eq(f"{size} B: PD a: received, handed over and completed in "
+                 "place, nothing copied", delta(ca, A.counters()),
+                 {"rx-zc": n, "redirect-zc": n, "guest-zc": n})
+    ids = [got[q][0] for q in s]
+    check_eq("each frame completed its own descriptor", len(set(ids)), n)
+    hdrs = {got[q][1] for q in s}
+    check_eq("vhost-net wrote the virtio-net header: num_buffers 1, no "
+             "flags", hdrs, {bytes(10) + struct.pack("<H", 1)})
+    check("completions out of order (the order the NIC used the pages)",
+          ids != sorted(ids), str(ids[:8]))
+    d = ids[0]
+    page = bytes(A.vq.m[A.page_of(d):A.page_of(d) + PAGE])
+    check_eq("the frame sits at the agreed offset of the buffer's page",
+             frame_seq(page[DATA_OFFSET:DATA_OFFSET + 1514]), s[0])
+    s = send(100, sb, MAC_B)
+    got, _ = B.receive(s)
+    check_eq("B receives its frames zero-copy too", len(got), 100)
+    got, other = A.receive([], timeout=1)
+    check_eq("and A none of them",
+             [x for x in other if frame_seq(x[2]) in s], [])
+
+    # --- copy fallback -------------------------------------------------------
+    n = 100
+    ca, cb = A.counters(), B.counters()
+    s = send(n, sb, MAC_A)
+    got, _ = A.receive(s)
+    check_eq("frames for A on B's queue reach A intact", len(got), n)
+    check_eq("PD b: misdirected, copied", delta(cb, B.counters()),
+             {"rx-zc": n, "rx-copy": n, "redirect-copy": n,
+              "misdirected": n})
+    check_eq("PD a: nothing completed in place for them",
+             delta(ca, A.counters()), {})
+
+    ca, cb = A.counters(), B.counters()
+    s = send(n, sa, BCAST)
+    got, _ = A.receive(s)
+    check_eq("broadcast reaches A", len(got), n)
+    got, _ = B.receive(s)
+    check_eq("and B", len(got), n)
+    check_eq("PD a: broadcast copied once per frame",
+             delta(ca, A.counters()),
+             {"rx-zc": n, "rx-copy": n, "redirect-copy": n})
+
+    C = VM("zvC", MAC_C, None, page=False, pd=A.pd, nl=A.nl)
+    vms.append(C)
+    add_port(C.ifindex, MAC_C, segment=False)
+    ca = A.counters()
+    s = send(n, sa, MAC_C)
+    got, _ = C.receive(s)
+    check_eq("buffers of another layout: frames delivered intact", len(got),
+             n)
+    check_eq("PD a: handed to the tap zero-copy, copied by vhost-net",
+             delta(ca, A.counters()),
+             {"rx-zc": n, "redirect-zc": n, "port-copy": n})
+
+    # --- starvation and recovery --------------------------------------------
+    st = A.starved()
+    s = send(NUM + 200, sa, MAC_A, pps=2000, lossy=True)
+    got, _ = A.receive(s, timeout=4, repost=False)
+    check_eq("A stops posting: it receives what it had posted, no more",
+             len(got), NUM - RESERVE)
+    check("PD a: its queue starved, counted", A.starved() > st,
+          f"{st} -> {A.starved()}")
+    s = send(300, sb, MAC_B)
+    got, _ = B.receive(s)
+    check_eq("B meanwhile receives every frame", len(got) if s else 0, 300)
+    A.post_held()
+    A.receive([], timeout=2)        # what the NIC and the tap still held
+    s = send(200, sa, MAC_A)
+    got, _ = A.receive(s)
+    check_eq("A posts again: it receives every frame again", len(got), 200)
+
+    # --- a hostile guest ----------------------------------------------------
+    stop = threading.Event()
+
+    def scribble():
+        buf = os.urandom(PAGE)
+        while not stop.is_set():
+            for i in range(NUM):
+                p = A.vq.bufs + i * PAGE
+                A.vq.m[p:p + PAGE] = buf
+
+    t = threading.Thread(target=scribble, daemon=True)
+    t.start()
+    sb_seqs = send(300, sb, MAC_B)
+    sa_seqs = send(300, sa, MAC_A)
+    stop.set()
+    t.join()
+    got, _ = B.receive(sb_seqs)
+    check_eq("A rewriting its buffers while frames fly: B gets all its "
+             "frames, intact", len(got), 300)
+    got, other = A.receive(sa_seqs, timeout=3)
+    check_eq("nothing of B reaches A", [x for x in other
+                                        if frame_seq(x[2]) in sb_seqs], [])
+    log(f"A received {len(got)} of its 300 frames intact while rewriting")
+
+    def refused(what, bad):
+        """Post bad (descriptor ids set up by the caller) ahead of RESERVE
+        good buffers: posting stops at it, counted once; a broadcast then
+        takes it on the copy path."""
+        c0 = A.counters()
+        A.receive([], timeout=1)
+        good, stock[:] = stock[:RESERVE], stock[RESERVE:]
+        A.vq.post(bad + good)
+        ok_ = wait_for(5, lambda: A.counters()["post-refused"] ==
+                       c0["post-refused"] + 1)
+        check(f"{what}: refused and counted", ok_,
+              str(delta(c0, A.counters())))
+        s = send(len(bad), sa, BCAST)
+        got, _ = A.receive(s, repost=False)
+        check_eq(f"{what}: the buffer serves the copy path instead",
+                 len(got), len(bad))
+
+    # Buffers to play with: A completes frames and keeps the buffers.
+    s = send(4 * RESERVE + 8, sa, MAC_A)
+    A.receive(s, repost=False)
+    stock, A.held = A.held, []
+    d = stock.pop()
+    A.vq.set_desc(d, A.vq.spare + DATA_OFFSET - HDR_LEN,
+                  PAGE - DATA_OFFSET + HDR_LEN)
+    refused("a buffer outside the PD", [d])
+    d1, d2 = stock.pop(), stock.pop()
+    A.vq.set_desc(d2, A.vq.buf_addr(d1), A.vq.buf_len())
+    refused("two buffers on one page", [d1, d2])
+    A.vq.set_desc(d2, A.vq.buf_addr(d2), A.vq.buf_len())
+    d = stock.pop()
+    refused("one descriptor posted twice", [d, d])
+    d = stock.pop()
+    A.vq.set_desc(d, A.vq.mem.size + (1 << 30), A.vq.buf_len())
+    A.vq.post([d] + stock)
+    s = send(100, sb, MAC_B)
+    got, _ = B.receive(s)
+    check_eq("an address outside A's memory: A's queue stops, B keeps "
+             "receiving", len(got), 100)
+    A.close()
+    vms.remove(A)
+    A.nl.do("pd-unbind", {"id": A.pd, "ifindex": idx, "queue-id": qa})
+
+    # A again, on a new vhost-net and a new PD.
+    A = VM("zvA2", MAC_A, qa)
+    vms.append(A)
+    add_port(A.ifindex, MAC_A)
+    s = send(100, sa, MAC_A)
+    got, _ = A.receive(s)
+    check_eq("a new VM on the same queue: zero-copy again", len(got), 100)
+
+    # --- teardown under traffic ---------------------------------------------
+    def under_flow(what, action, count=1500):
+        """action while A receives a flow and posts its buffers again: the
+        completions A saw meanwhile."""
+        seen = []
+        flow = threading.Thread(target=lambda: send(count, sa, MAC_A,
+                                                    pps=1500, lossy=True))
+        drain = threading.Thread(target=lambda: seen.extend(
+            A.receive([], timeout=2)[1]))
+        flow.start()
+        drain.start()
+        time.sleep(0.4)
+        action()
+        flow.join()
+        drain.join()
+        ok(f"{what} while frames flow")
+        return seen
+
+    def b_unaffected(what):
+        cb = B.counters()
+        s = send(100, sb, MAC_B)
+        got, _ = B.receive(s)
+        check_eq(f"after {what}: B receives all its frames", len(got), 100)
+        check_eq(f"after {what}: in place",
+                 delta(cb, B.counters()).get("guest-zc"), 100)
+
+    under_flow("unbind A's queue", lambda: A.nl.do("pd-unbind", {
+        "id": A.pd, "ifindex": idx, "queue-id": qa}))
+    check("unbound: the pages the queue held are posted again",
+          wait_for(5, lambda: A.info()["inflight"] == 0 and
+                   A.info()["posted"] == NUM - RESERVE), str(A.info()))
+    b_unaffected("A's queue unbound")
+    A.nl.do("pd-bind", {"id": A.pd, "ifindex": idx, "queue-id": qa})
+    s = send(100, sa, MAC_A)
+    got, _ = A.receive(s)
+    check_eq("bound again: A receives in place again", len(got), 100)
+
+    under_flow("detach the program", lambda: sh(
+        f"bpftool net detach xdpdrv dev {nic}"))
+    sh(f"bpftool net attach xdpdrv pinned {DEMUX}/prog dev {nic}")
+    b_unaffected("the program detached and attached again")
+    s = send(100, sa, MAC_A)
+    got, _ = A.receive(s)
+    check_eq("attached again: A receives in place again", len(got), 100)
+
+    seen = under_flow("delete A's tap", lambda: sh("ip link del zvA2"))
+    A.vq.kick_now()
+    check("tap deleted: PD a takes back every page from its queue",
+          wait_for(10, lambda: A.info()["posted"] == 0 and
+                   A.info()["inflight"] == 0), str(A.info()))
+    seen += A.receive([], timeout=2)[1]
+    check("A gets the buffers that were posted back, empty",
+          [f for _, _, f in seen if not f], str(len(seen)))
+    check_eq("no buffer lost: vhost-net completed every one it took",
+             A.vq.stop(), 0)
+    b_unaffected("A's tap deleted")
+
+    # A VMM killed while frames are in flight.
+    A.nl.do("pd-unbind", {"id": A.pd, "ifindex": idx, "queue-id": qa})
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(r)
+        D = VM("zvD", MAC_D, qa)
+        os.write(w, struct.pack("I", D.pd))
+        while True:
+            D.receive([], timeout=1)
+    os.close(w)
+    pdd = struct.unpack("I", os.read(r, 4))[0]
+    os.close(r)
+    add_port(ifindex("zvD"), MAC_D)
+    watcher = netdev()
+    check("VMM D: its buffers posted", wait_for(
+        10, lambda: pd_get(watcher, pdd)["posted"] +
+        pd_get(watcher, pdd)["inflight"] == NUM - RESERVE))
+
+    def kill():
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+
+    flow = threading.Thread(target=lambda: send(1500, sa, MAC_D, pps=1500,
+                                                lossy=True))
+    flow.start()
+    time.sleep(0.4)
+    kill()
+    flow.join()
+    ok("VMM D killed while frames flow")
+    check("its PD gone: every page unpinned", wait_for(
+        10, lambda: pdd not in pd_ids(watcher)))
+    b_unaffected("VMM D killed")
+
+    # --- the end -------------------------------------------------------------
+    check_eq("B stopped: vhost-net completed every buffer it took",
+             B.vq.stop(), 0)
+    for vm in list(vms):
+        vm.close()
+        vms.remove(vm)
+    del A, B, C, vm
+    gc.collect()
+    check("PDs gone once their VMs closed", wait_for(
+        10, lambda: not pd_ids(watcher)), str(pd_ids(watcher)))
+    check_eq("every page unpinned (VmLck back)",
+             wait_for(5, lambda: status_kb("VmLck") == lck0) and
+             status_kb("VmLck"), lck0)
+    warn = sh("dmesg | grep -E 'WARNING|BUG:|refcount_t|Oops' || true")
+    check_eq("no warning in the kernel log", warn.strip(), "")
+finally:
+    for vm in vms:
+        try:
+            vm.close()
+        except OSError:
+            pass
+    sh(f"bpftool net detach xdpdrv dev {nic}", check_rc=False)
+    sh(f"rm -rf {DEMUX}", check_rc=False)
+    sh(f"ip link set {nic} promisc off", check_rc=False)
+    sh(f"ip addr del {GUEST_IP}/24 dev {nic}", check_rc=False)
+
+finish()
