@@ -9,6 +9,7 @@
 #   make export   write that work tree back to linux/ and patches/
 #   make check    checkpatch --strict, kernel-doc and W=1 on the series
 #   make bench-provider  provider vs stock page_pool cost, under -icount
+#   make bench-datapath  instructions per frame into a VM, four paths
 
 FLAVOUR	?= base
 BUILD	:= build
@@ -37,6 +38,9 @@ demo: all
 bench-provider: all
 	@scripts/vm-run.sh --flavour $(FLAVOUR) --icount $(VMFLAGS) -- bench/provider.sh
 
+bench-datapath: all
+	@bench/datapath.sh $(FLAVOUR)
+
 tree: deps
 	@scripts/kernel-tree.sh $(TREE)
 
@@ -52,4 +56,4 @@ clean:
 distclean:
 	rm -rf $(BUILD)
 
-.PHONY: all deps kernel bpf test demo bench-provider tree export check clean distclean
+.PHONY: all deps kernel bpf test demo bench-provider bench-datapath tree export check clean distclean

@@ -16,6 +16,7 @@ PKGS=(
 	iproute2 ethtool jq python3 iputils-ping	# used inside the VM
 	python3-yaml python3-jsonschema		# the kernel's ynl tooling
 	python3-ply python3-git			# checkpatch's SPDX check
+	python3-matplotlib			# bench/ plots
 )
 
 missing=()

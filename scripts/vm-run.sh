@@ -82,7 +82,9 @@ ip netns add "$ns"
 ip -n "$ns" link set lo up
 ip -n "$ns" tuntap add mode tap dev "$tap" multi_queue
 ip netns exec "$ns" sysctl -qw "net.ipv6.conf.$tap.disable_ipv6=1"
-ip -n "$ns" link set "$tap" up
+# Room for frames up to 9000 bytes, and for bursts, from the traffic
+# generator.
+ip -n "$ns" link set "$tap" mtu 9000 txqueuelen 10000 up
 
 ip netns exec "$ns" python3 "$ZC_ROOT/scripts/trafgen.py" \
 	--ifname "$tap" --socket "$run/trafgen.sock" 2>"$run/trafgen.log" &

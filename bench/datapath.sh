@@ -1,0 +1,31 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Guest instructions per frame received into a VM: zero-copy, copy
+# fallback, the stock path and AF_XDP zero-copy, side by side in one run
+# of bench/datapath.py in the test VM (one vCPU, -icount shift=0,sleep=off).
+# Writes the table to build/bench/datapath.txt and the plot to
+# bench/datapath.png.
+#
+#   bench/datapath.sh [FLAVOUR] [datapath.py options...]
+
+set -euo pipefail
+. "$(dirname "$0")/../scripts/lib.sh"
+
+flavour=${1:-base}
+[ $# -gt 0 ] && shift
+out=$ZC_BUILD/bench
+mkdir -p "$out"
+
+# rcu_nocbs: no tick kept for RCU callbacks on an idle CPU; otherwise,
+# with the guest clock jumping ahead while it waits for the host, idle
+# ticks would be counted as work (configs/base.config).
+"$ZC_ROOT/scripts/vm-run.sh" --flavour "$flavour" --icount --smp 1 \
+	--timeout 3600 --append rcu_nocbs=0 -- \
+	"$ZC_ROOT/bench/datapath.py" "$@" | tee "$out/datapath.log"
+grep -v '^RESULT ' "$out/datapath.log" | sed -n '/^ *bytes /,$p' | \
+	grep -v '^@@' >"$out/datapath.txt"
+grep '^RESULT ' "$out/datapath.log" | tail -1 | cut -d' ' -f2- >"$out/datapath.json"
+python3 "$ZC_ROOT/bench/plot_datapath.py" "$out/datapath.json" \
+	"$ZC_ROOT/bench/datapath.png"
+zc_log "table: $out/datapath.txt, plot: bench/datapath.png"
