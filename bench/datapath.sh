@@ -17,12 +17,8 @@ flavour=${1:-base}
 out=$ZC_BUILD/bench
 mkdir -p "$out"
 
-# rcu_nocbs: no tick kept for RCU callbacks on an idle CPU; otherwise,
-# with the guest clock jumping ahead while it waits for the host, idle
-# ticks would be counted as work (configs/base.config).
 "$ZC_ROOT/scripts/vm-run.sh" --flavour "$flavour" --icount --smp 1 \
-	--timeout 3600 --append rcu_nocbs=0 -- \
-	"$ZC_ROOT/bench/datapath.py" "$@" | tee "$out/datapath.log"
+	--timeout 3600 -- "$ZC_ROOT/bench/datapath.py" "$@" | tee "$out/datapath.log"
 grep -v '^RESULT ' "$out/datapath.log" | sed -n '/^ *bytes /,$p' | \
 	grep -v '^@@' >"$out/datapath.txt"
 grep '^RESULT ' "$out/datapath.log" | tail -1 | cut -d' ' -f2- >"$out/datapath.json"
