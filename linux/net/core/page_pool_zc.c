@@ -243,6 +243,20 @@ static void pp_zc_return(struct page_pool_zc_pd *pd, struct net_iov *niov)
 	spin_unlock_bh(&pd->lock);
 }
 
+/* A page index the consumer gave: page mode only, in range, and clamped
+ * under speculation.
+ */
+static int pp_zc_page_index(const struct page_pool_zc_pd *pd,
+			    unsigned long *index)
+{
+	if (pd->mode != NETDEV_PD_MODE_PAGE)
+		return -EINVAL;
+	if (*index >= pd->area.num_niovs)
+		return -ERANGE;
+	*index = array_index_nospec(*index, pd->area.num_niovs);
+	return 0;
+}
+
 /**
  * page_pool_zc_post_page() - post one page of a page-mode PD for receive
  * @pd: the PD, in page mode
@@ -256,13 +270,11 @@ static void pp_zc_return(struct page_pool_zc_pd *pd, struct net_iov *niov)
  */
 int page_pool_zc_post_page(struct page_pool_zc_pd *pd, unsigned long index)
 {
-	int err = 0;
+	int err;
 
-	if (pd->mode != NETDEV_PD_MODE_PAGE)
-		return -EINVAL;
-	if (index >= pd->area.num_niovs)
-		return -ERANGE;
-	index = array_index_nospec(index, pd->area.num_niovs);
+	err = pp_zc_page_index(pd, &index);
+	if (err)
+		return err;
 
 	spin_lock_bh(&pd->lock);
 	if (!__test_and_set_bit(index, pd->busy))
@@ -303,11 +315,9 @@ int page_pool_zc_unpost_page(struct page_pool_zc_pd *pd, unsigned long index)
 	unsigned long i;
 	int err;
 
-	if (pd->mode != NETDEV_PD_MODE_PAGE)
-		return -EINVAL;
-	if (index >= pd->area.num_niovs)
-		return -ERANGE;
-	index = array_index_nospec(index, pd->area.num_niovs);
+	err = pp_zc_page_index(pd, &index);
+	if (err)
+		return err;
 
 	spin_lock_bh(&pd->lock);
 	err = test_bit(index, pd->busy) ? -EBUSY : -ENOENT;
