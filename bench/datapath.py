@@ -4,14 +4,31 @@
 
 Runs in the test VM booted with one vCPU and -icount shift=0,sleep=off
 (bench/datapath.sh): the guest clock then advances one nanosecond per
-instruction, so the busy time of the CPU, from /proc/timer_list (now
-minus idle_sleeptime), counts guest instructions exactly. For each path
-and frame size, ROUNDS rounds of FRAMES frames of one flow are sent by the
-host to one RX queue of the virtio NIC while the receiver sleeps; the
-difference between the busy time of rounds of FRAMES and of FRAMES / 4
-frames, divided by the difference in frames, is the cost of one frame
-(what a round costs without frames cancels out): the NIC driver, XDP,
-the handoff and the delivery into the VM's (or the process's) memory.
+instruction while the vCPU runs. A halted vCPU's clock, though, jumps
+from timer to timer, and the interrupts it takes while the guest waits
+for the host would count as work; so during a round bench/soak.c, a loop
+of SOAK_INSNS instructions per iteration at SCHED_IDLE, keeps the vCPU
+from halting (netperf's looper). The cost of a round is its busy time
+(/proc/timer_list: now minus idle_sleeptime) minus the soaker's
+instructions, minus this process's own (the receiving VM or AF_XDP
+program, in Python: not the datapath), minus the background (the tick
+and what it runs, measured as instructions per guest ns with only the
+soaker running) over the round's guest time.
+
+For each path and frame size, after one round not counted, ROUNDS rounds
+of FRAMES frames of one flow are sent in a burst by the host to one RX
+queue of the virtio NIC while the receiver sleeps; the difference
+between the median costs of rounds of FRAMES and of FRAMES / 4 frames,
+divided by the difference in frames, is the cost of one frame (what a
+round costs without frames cancels out): the NIC driver, XDP, the
+handoff and the delivery into the VM's (or the process's) memory.
+
+The batch a NAPI poll takes would otherwise depend on how fast the host
+delivers a frame size: the NIC's interrupt is deferred
+(napi_defer_hard_irqs, gro_flush_timeout DEFER_NS of guest time), the
+same for every path. The VM asks for one signal per round
+(VIRTIO_RING_F_EVENT_IDX), as a guest driver does; the AF_XDP process
+wakes on its socket.
 
  zc      page_pool_zc: zc_demux redirects the frame from the queue bound
          to the VM's PD (page mode) to its tap; vhost-net completes the
@@ -31,11 +48,13 @@ Prints a table and one line "RESULT <json>" for bench/datapath.sh.
 import argparse
 import gc
 import json
+import mmap
 import os
 import re
 import select
 import statistics
 import struct
+import subprocess
 import sys
 import time
 
@@ -52,10 +71,12 @@ from zclib import (BPF, GUEST_IP, PIN, Memory, ifindex, log,  # noqa: E402
 SIZES = (64, 1500, 4000)
 PATHS = ("zc", "copy", "stock", "af_xdp")
 NUM = 4096                  # the VM's RX ring
-FRAMES, ROUNDS = 3200, 3    # per point; --frames, --rounds
+FRAMES, ROUNDS = 3200, 5    # per point; --frames, --rounds
 PPS = 0                     # a burst, queued in the host's tap
 MAC = "52:54:00:00:02:0a"
 MODES = {}
+SOAK_INSNS = 3              # bench/soak.c's loop
+DEFER_NS = 5000000          # NAPI polls by timer while frames come in
 
 
 def busy_ns():
@@ -68,41 +89,107 @@ def busy_ns():
     return now - idle
 
 
-def round_cost(count, size, sport, rx):
-    """Busy ns of one round: count frames, until rx has them.
+class Soaker:
+    """bench/soak.c: the idle time of a round, counted in instructions."""
 
-    Nothing in the round waits on a timer: under -icount sleep=off an idle
-    guest's clock jumps to its next timer, so a polling loop would run as
-    often as the host is slow. The round blocks on the traffic generator's
-    answer (sent once every frame is in the host's tap), then on the
-    receiver's notification (vhost-net's call eventfd, the AF_XDP socket)
-    until it has every frame. While it waits, the guest's clock still
-    jumps to its next timer, and the timer interrupts taken then are
-    counted: the figures carry that noise, more for larger frames, which
-    take the host longer to deliver.
+    def __init__(self, binary):
+        self.path = "/dev/shm/zc-soak"
+        with open(self.path, "wb") as f:
+            f.truncate(4096)
+        with open(self.path, "r+b") as f:
+            self.m = mmap.mmap(f.fileno(), 4096)
+        self.p = subprocess.Popen([binary, self.path], stdin=subprocess.PIPE)
+
+    def start(self):
+        self.m[8:12] = struct.pack("I", 1)
+        self.p.stdin.write(b"g")
+        self.p.stdin.flush()
+
+    def stop(self):
+        self.m[8:12] = struct.pack("I", 0)
+
+    def insns(self):
+        return SOAK_INSNS * struct.unpack_from("Q", self.m, 0)[0]
+
+    def close(self):
+        self.stop()
+        self.p.stdin.close()
+        self.p.wait()
+        os.unlink(self.path)
+
+
+SOAK = None
+
+
+def work_ns():
+    """(instructions CPU 0 spent outside the soaker and outside this
+    process, guest clock) in ns since boot. This process is the receiving
+    VM or AF_XDP program, in Python: what it spends waking up is not the
+    datapath's, and how often it wakes depends on the batches."""
+    return (busy_ns() - SOAK.insns() - time.thread_time_ns(),
+            time.monotonic_ns())
+
+
+def soaked(fn):
+    """fn() with the soaker filling the idle time: (its instructions
+    outside the soaker, the guest time it took)."""
+    gc.disable()                # no collection inside a round
+    SOAK.start()
+    w0, t0 = work_ns()
+    fn()
+    w1, t1 = work_ns()
+    SOAK.stop()
+    gc.enable()
+    return w1 - w0, t1 - t0
+
+
+def background():
+    """Instructions per guest nanosecond that run while nothing but the
+    soaker does (the timer tick and what it wakes, ~0.3 %)."""
+    work, ns = soaked(lambda: time.sleep(0.2))
+    return work / ns
+
+
+def round_cost(count, size, sport, rx, rate):
+    """Instructions of one round: count frames, until rx has them, minus
+    the background of its duration.
+
+    The round blocks on the traffic generator's answer (sent once every
+    frame is in the host's tap), then on the receiver's notification
+    (vhost-net's call eventfd, the AF_XDP socket) until it has every
+    frame; the soaker runs whenever nothing else does.
     """
-    b0 = busy_ns()
-    if not send(count, sport, MAC, size=size, pps=PPS):
-        raise RuntimeError("traffic generator dropped frames")
-    while rx.received() < count:
-        rx.wait()
-    return busy_ns() - b0
+    def run():
+        if not send(count, sport, MAC, size=size, pps=PPS):
+            raise RuntimeError("traffic generator dropped frames")
+        while rx.received() < count:
+            rx.wait()
+
+    work, ns = soaked(run)
+    return work - rate * ns, ns
 
 
 def measure(rx, size, sport):
     """Instructions per frame: the difference between rounds of FRAMES and
     FRAMES / 4 frames (the cost of a round without frames cancels out),
-    medians over ROUNDS rounds each."""
+    medians over ROUNDS rounds each, after one round not counted."""
+    rate = background()
+    rx.reset(FRAMES)            # a round not counted: warm caches, slabs
+    round_cost(FRAMES, size, sport, rx, rate)
+    rx.check(FRAMES)
     costs = {}
     for n in (FRAMES, FRAMES // 4):
-        c = []
+        c, t = [], []
         for _ in range(ROUNDS):
-            rx.reset()
-            c.append(round_cost(n, size, sport, rx))
+            rx.reset(n)
+            cost, ns = round_cost(n, size, sport, rx, rate)
+            c.append(cost)
+            t.append(ns)
             rx.check(n)
         costs[n] = statistics.median(c)
-        log(f"  {n} frames: busy ns per round "
-            f"{[round(x) for x in c]}")
+        log(f"  {n} frames: instructions per round {[round(x) for x in c]}"
+            f", guest ms {[round(x / 1e6, 1) for x in t]}"
+            f", background {rate * 100:.2f} %")
     return (costs[FRAMES] - costs[FRAMES // 4]) / (FRAMES - FRAMES // 4)
 
 
@@ -110,13 +197,21 @@ class VmRx:
     """A userspace VM on a tap: what vhost-net completed."""
 
     def __init__(self, tap, page):
-        self.vq = VhostRx(tap, num=NUM, page=page, bufsize=4096)
+        self.vq = VhostRx(tap, num=NUM, page=page, bufsize=4096,
+                          event_idx=True)
 
-    def reset(self):
-        # Take what is left, post everything again, let vhost-net post.
+    def reset(self, count):
+        # Take what is left, post everything again, let vhost-net post;
+        # one signal, when the round's last frame is in (as a guest
+        # driver asks with VIRTIO_RING_F_EVENT_IDX).
         self.vq.used_entries(NUM, timeout=0.3)
         self.base = self.vq.used_idx
+        self.vq.notify_at(self.base + count - 1)
         time.sleep(0.3)
+        try:
+            os.eventfd_read(self.vq.call)
+        except BlockingIOError:
+            pass
 
     def wait(self):
         select.select([self.vq.call], [], [])
@@ -141,7 +236,7 @@ class XskConsumer:
         self.xsk = XskRx(idx, queue, frames=NUM)
         self.xsk.insert(f"{PIN}/xsk/xsks", queue)
 
-    def reset(self):
+    def reset(self, count):
         self.xsk.take()
         time.sleep(0.3)
 
@@ -208,7 +303,7 @@ def run_path(path, nic, idx, queue, sport):
                 c1 = pd_get(nl, pd)
                 key = "guest-zc" if path == "zc" else "port-copy"
                 n = c1[key] - c0[key]
-                want = ROUNDS * (FRAMES + FRAMES // 4)
+                want = ROUNDS * (FRAMES + FRAMES // 4) + FRAMES
                 if n != want:
                     raise RuntimeError(f"{path}: {key} {n}, not {want}")
             log(f"{path} {size} B: {out[size]} instructions per frame")
@@ -228,17 +323,29 @@ def run_path(path, nic, idx, queue, sport):
 
 
 def main():
-    global FRAMES, ROUNDS
+    global FRAMES, ROUNDS, SOAK, PPS
     ap = argparse.ArgumentParser()
+    ap.add_argument("--soak", required=True, help="bench/soak.c, built")
     ap.add_argument("--frames", type=int, default=FRAMES)
     ap.add_argument("--rounds", type=int, default=ROUNDS)
+    ap.add_argument("--pps", type=int, default=PPS)
+    ap.add_argument("--defer", type=int, default=DEFER_NS,
+                    help="gro_flush_timeout (ns), 0: interrupt per poll")
     ap.add_argument("--paths", default=",".join(PATHS))
     args = ap.parse_args()
-    FRAMES, ROUNDS = args.frames, args.rounds
+    FRAMES, ROUNDS, PPS = args.frames, args.rounds, args.pps
+    SOAK = Soaker(args.soak)
     nic = virtio_nic()
     sh(f"ip link set {nic} up promisc on")
     sh(f"ip addr add {GUEST_IP}/24 dev {nic}", check_rc=False)
     sh(f"sysctl -qw net.ipv6.conf.{nic}.disable_ipv6=1")
+    if args.defer:
+        # The NIC's interrupt stays off while polls find frames; NAPI
+        # polls every args.defer ns of guest time instead, and takes what
+        # the host put in the ring since: a batch that does not depend on
+        # how fast the host delivers a frame size.
+        sh(f"echo 1000 > /sys/class/net/{nic}/napi_defer_hard_irqs; "
+           f"echo {args.defer} > /sys/class/net/{nic}/gro_flush_timeout")
     idx = ifindex(nic)
     sports = find_sports(nic)
     queue = min(sports)
@@ -246,7 +353,10 @@ def main():
     log(f"flow: UDP source port {sport} on RX queue {queue}; "
         f"{ROUNDS} rounds of {FRAMES} frames per point")
     paths = args.paths.split(",")
-    res = {p: run_path(p, nic, idx, queue, sport) for p in paths}
+    try:
+        res = {p: run_path(p, nic, idx, queue, sport) for p in paths}
+    finally:
+        SOAK.close()
     if paths != list(PATHS):
         print("RESULT " + json.dumps({"paths": res}))
         return

@@ -25,6 +25,7 @@ from zclib import Memory
 VHOST = 0xAF
 VIRTIO_F_VERSION_1 = 1 << 32
 VHOST_NET_F_VIRTIO_NET_HDR = 1 << 27
+VIRTIO_RING_F_EVENT_IDX = 1 << 29
 VRING_DESC_F_WRITE = 2
 HDR_LEN = 12                    # struct virtio_net_hdr_mrg_rxbuf
 DATA_OFFSET = 96                # PAGE_POOL_ZC_DATA_OFFSET
@@ -58,9 +59,12 @@ VHOST_NET_SET_BACKEND = _iow(0x30, 8)
 
 class VhostRx:
     """vhost-net RX queue (index 0) on a tap, with num buffers of bufsize,
-    or of the page layout (page=True). spare pages follow the buffers."""
+    or of the page layout (page=True). spare pages follow the buffers.
+    With event_idx, vhost-net signals the call eventfd only when the used
+    index passes notify_at()'s."""
 
-    def __init__(self, tap_fd, num=256, bufsize=2048, page=False, spare=4):
+    def __init__(self, tap_fd, num=256, bufsize=2048, page=False, spare=4,
+                 event_idx=False):
         self.num, self.page = num, page
         self.bufsize = PAGE if page else bufsize
         # Ring at 0: descriptors, avail ring, used ring (4 KiB aligned),
@@ -81,6 +85,8 @@ class VhostRx:
         have = struct.unpack("Q", fcntl.ioctl(self.fd, VHOST_GET_FEATURES,
                                               bytes(8)))[0]
         want = VIRTIO_F_VERSION_1 | VHOST_NET_F_VIRTIO_NET_HDR
+        if event_idx:
+            want |= VIRTIO_RING_F_EVENT_IDX
         if have & want != want:
             raise OSError(f"vhost-net features {have:#x} lack {want:#x}")
         fcntl.ioctl(self.fd, VHOST_SET_FEATURES, struct.pack("Q", want))
@@ -129,6 +135,12 @@ class VhostRx:
             self.avail_idx += 1
         struct.pack_into("H", self.m, self.avail + 2, self.avail_idx & 0xFFFF)
         self.kick_now()
+
+    def notify_at(self, idx):
+        """With event_idx: a signal once the used index passes idx (the
+        used_event field after the avail ring)."""
+        struct.pack_into("H", self.m, self.avail + 4 + 2 * self.num,
+                         idx & 0xFFFF)
 
     def kick_now(self):
         os.eventfd_write(self.kick, 1)
