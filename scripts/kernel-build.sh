@@ -4,7 +4,8 @@
 # Build a bzImage of the patched kernel with ccache.
 #   scripts/kernel-build.sh [FLAVOUR] [MAKE ARGS...]
 # FLAVOUR names the config: "base" (default) is tinyconfig plus
-# configs/base.config; any other name adds configs/FLAVOUR.config on top.
+# configs/base.config; any other name adds configs/FLAVOUR.config on top,
+# and A+B adds configs/A.config and then configs/B.config.
 # The object tree is build/obj-FLAVOUR.
 
 set -euo pipefail
@@ -16,9 +17,12 @@ obj=$(zc_objdir "$flavour")
 
 fragments=("$ZC_ROOT/configs/base.config")
 if [ "$flavour" != base ]; then
-	[ -f "$ZC_ROOT/configs/$flavour.config" ] ||
-		zc_die "unknown flavour '$flavour': no configs/$flavour.config"
-	fragments+=("$ZC_ROOT/configs/$flavour.config")
+	IFS=+ read -r -a parts <<<"$flavour"
+	for part in "${parts[@]}"; do
+		[ -f "$ZC_ROOT/configs/$part.config" ] ||
+			zc_die "unknown flavour '$part': no configs/$part.config"
+		fragments+=("$ZC_ROOT/configs/$part.config")
+	done
 fi
 
 export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/ccache}
