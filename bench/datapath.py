@@ -119,6 +119,7 @@ class Soaker:
 
 
 SOAK = None
+PERF_CTL = None             # --perf-ctl: perf record samples rounds only
 
 
 def work_ns():
@@ -165,7 +166,13 @@ def round_cost(count, size, sport, rx, rate):
         while rx.received() < count:
             rx.wait()
 
-    work, ns = soaked(run)
+    if PERF_CTL is not None:
+        os.write(PERF_CTL, b"enable\n")
+    try:
+        work, ns = soaked(run)
+    finally:
+        if PERF_CTL is not None:
+            os.write(PERF_CTL, b"disable\n")
     return work - rate * ns, ns
 
 
@@ -323,18 +330,22 @@ def run_path(path, nic, idx, queue, sport):
 
 
 def main():
-    global FRAMES, ROUNDS, SOAK, PPS
+    global FRAMES, ROUNDS, SOAK, PPS, PERF_CTL
     ap = argparse.ArgumentParser()
     ap.add_argument("--soak", required=True, help="bench/soak.c, built")
     ap.add_argument("--frames", type=int, default=FRAMES)
     ap.add_argument("--rounds", type=int, default=ROUNDS)
     ap.add_argument("--pps", type=int, default=PPS)
+    ap.add_argument("--perf-ctl", help="control FIFO of a perf record "
+                    "started with -D -1: enabled during rounds only")
     ap.add_argument("--defer", type=int, default=DEFER_NS,
                     help="gro_flush_timeout (ns), 0: interrupt per poll")
     ap.add_argument("--paths", default=",".join(PATHS))
     args = ap.parse_args()
     FRAMES, ROUNDS, PPS = args.frames, args.rounds, args.pps
     SOAK = Soaker(args.soak)
+    if args.perf_ctl:
+        PERF_CTL = os.open(args.perf_ctl, os.O_WRONLY)
     nic = virtio_nic()
     sh(f"ip link set {nic} up promisc on")
     sh(f"ip addr add {GUEST_IP}/24 dev {nic}", check_rc=False)

@@ -17,6 +17,7 @@ PKGS=(
 	python3-yaml python3-jsonschema		# the kernel's ynl tooling
 	python3-ply python3-git			# checkpatch's SPDX check
 	python3-matplotlib			# bench/ plots
+	linux-perf				# bench/datapath-profile.sh
 	sparse					# C=1 on the mlx5 compile test
 )
 
