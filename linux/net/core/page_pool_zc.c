@@ -17,6 +17,7 @@
 
 #include <linux/bitmap.h>
 #include <linux/dma-mapping.h>
+#include <linux/error-injection.h>
 #include <linux/mm.h>
 #include <linux/mutex.h>
 #include <linux/nospec.h>
@@ -286,6 +287,7 @@ int page_pool_zc_post_page(struct page_pool_zc_pd *pd, unsigned long index)
 	return err;
 }
 EXPORT_SYMBOL_GPL(page_pool_zc_post_page);
+ALLOW_ERROR_INJECTION(page_pool_zc_post_page, ERRNO);
 
 /**
  * page_pool_zc_pd_page_mode() - does the consumer post a PD's pages?
@@ -503,8 +505,9 @@ err_unmap:
 	return ERR_PTR(-ENOMEM);
 }
 
-static int pp_zc_dma_map_get(struct page_pool_zc_pd *pd, struct device *dev,
-			     enum dma_data_direction dir)
+static noinline int pp_zc_dma_map_get(struct page_pool_zc_pd *pd,
+				      struct device *dev,
+				      enum dma_data_direction dir)
 {
 	struct pp_zc_dma_map *map;
 	int err = 0;
@@ -527,6 +530,7 @@ out_unlock:
 	mutex_unlock(&pd->dma_lock);
 	return err;
 }
+ALLOW_ERROR_INJECTION(pp_zc_dma_map_get, ERRNO);
 
 static void pp_zc_dma_map_free_rcu(struct rcu_head *head)
 {
@@ -609,6 +613,7 @@ static netmem_ref pp_zc_alloc_netmems(struct page_pool *pool, gfp_t gfp)
 	trace_page_pool_state_hold(pool, netmem, pool->pages_state_hold_cnt);
 	return netmem;
 }
+ALLOW_ERROR_INJECTION(pp_zc_alloc_netmems, NULL);
 
 static bool pp_zc_release_netmem(struct page_pool *pool, netmem_ref netmem)
 {
@@ -873,8 +878,10 @@ static int pp_zc_parse_ranges(struct genl_info *info, struct pp_zc_range *r,
 	return 0;
 }
 
-static int pp_zc_pin(struct page_pool_zc_pd *pd, const struct pp_zc_range *r,
-		     unsigned int nr_ranges, struct netlink_ext_ack *extack)
+static noinline int pp_zc_pin(struct page_pool_zc_pd *pd,
+			      const struct pp_zc_range *r,
+			      unsigned int nr_ranges,
+			      struct netlink_ext_ack *extack)
 {
 	unsigned long done = 0;
 	unsigned int i;
@@ -899,6 +906,7 @@ err_unpin:
 	unpin_user_pages(pd->pages, done);
 	return -EFAULT;
 }
+ALLOW_ERROR_INJECTION(pp_zc_pin, ERRNO);
 
 static struct page_pool_zc_pd *pp_zc_pd_alloc(const struct pp_zc_range *r,
 					      unsigned int nr_ranges,
