@@ -7,7 +7,8 @@ import fcntl
 import os
 import struct
 
-from zclib import BPF, GUEST_IP, PIN, ethtool_sum, log, sh, tg, wait_for
+from zclib import (BPF, GUEST_IP, PIN, ethtool_sum, ifindex, log, netdev, sh,
+                   tg, wait_for)
 
 DEMUX = f"{PIN}/demux"
 BCAST = "ff:ff:ff:ff:ff:ff"
@@ -53,6 +54,26 @@ def frame_seq(buf):
     return s if buf[off + 12:] == want else None
 
 
+def rx_packets(nic):
+    """Frames received by each RX queue of nic (netdev qstats)."""
+    per = {}
+    for e in netdev().dump("qstats-get", {"ifindex": ifindex(nic),
+                                          "scope": "queue"}):
+        if e.get("queue-type") == "rx":
+            per[e["queue-id"]] = e.get("rx-packets", 0)
+    return [per.get(q, 0) for q in sorted(per)]
+
+
+def rx_both_queues(nic):
+    """Broadcast frames of 16 flows: how many each RX queue of nic got
+    (10 each: 160 in all, both queues some, when all is well)."""
+    before = rx_packets(nic)
+    for sport in range(6000, 6016):
+        send(10, sport, BCAST)
+    wait_for(5, lambda: sum(rx_packets(nic)) - sum(before) >= 160)
+    return [a - b for a, b in zip(rx_packets(nic), before)]
+
+
 def open_tap(name):
     """A tap (IFF_TAP | IFF_NO_PI), up, its fd non-blocking; without IPv6,
     so that the host sends nothing into it on its own."""
@@ -91,26 +112,34 @@ def find_sports(nic):
     return found
 
 
-def load_demux(nic):
-    """zc_demux attached to nic, its maps pinned, VLAN 0's segment seg0."""
-    sh(f"rm -rf {DEMUX}; mkdir -p {DEMUX}")
-    sh(f"bpftool prog load {BPF}/zc_demux.bpf.o {DEMUX}/prog type xdp "
-       f"pinmaps {DEMUX}")
-    sh(f"bpftool net attach xdpdrv pinned {DEMUX}/prog dev {nic}")
-    sh(f"bpftool map create {DEMUX}/seg0 type devmap_hash key 4 value 4 "
+def load_demux(nic, path=DEMUX, replace=False):
+    """zc_demux attached to nic, its maps pinned at path, VLAN 0's segment
+    seg0. With replace, the program attached to nic is replaced by this
+    one: fill the new maps (add_port(..., path=path)) before."""
+    sh(f"rm -rf {path}; mkdir -p {path}")
+    sh(f"bpftool prog load {BPF}/zc_demux.bpf.o {path}/prog type xdp "
+       f"pinmaps {path}")
+    sh(f"bpftool map create {path}/seg0 type devmap_hash key 4 value 4 "
        f"entries 256 name seg0")
-    sh(f"bpftool map update pinned {DEMUX}/segments key 0 0 0 0 "
-       f"value pinned {DEMUX}/seg0")
+    sh(f"bpftool map update pinned {path}/segments key 0 0 0 0 "
+       f"value pinned {path}/seg0")
+    if not replace:
+        attach_demux(nic, path)
 
 
-def add_port(ifidx, mac, segment=True):
+def attach_demux(nic, path=DEMUX):
+    """Attach the program at path to nic, replacing the one there."""
+    sh(f"bpftool net attach xdpdrv pinned {path}/prog dev {nic} overwrite")
+
+
+def add_port(ifidx, mac, segment=True, path=DEMUX):
     """Frames for mac go to device ifidx; broadcast too if segment."""
     i = le32(ifidx)
-    sh(f"bpftool map update pinned {DEMUX}/ports key {i} value {i}")
-    sh(f"bpftool map update pinned {DEMUX}/fdb key hex {mac_hex(mac)} 00 00 "
+    sh(f"bpftool map update pinned {path}/ports key {i} value {i}")
+    sh(f"bpftool map update pinned {path}/fdb key hex {mac_hex(mac)} 00 00 "
        f"value {i}")
     if segment:
-        sh(f"bpftool map update pinned {DEMUX}/seg0 key {i} value {i}")
+        sh(f"bpftool map update pinned {path}/seg0 key {i} value {i}")
 
 
 def pd_counters(nl, pd, names=("rx-zc", "rx-copy", "redirect-zc",

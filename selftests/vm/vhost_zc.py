@@ -30,94 +30,22 @@ import struct
 import threading
 import time
 
-from demuxlib import (BCAST, DEMUX, add_port, delta, find_sports, frame_seq,
-                      load_demux, open_tap, pd_counters, send)
-from vhost import DATA_OFFSET, HDR_LEN, PAGE, VhostRx
-from zclib import (GUEST_IP, check, check_eq, finish, ifindex, log, netdev,
-                   ok, pd_create, pd_get, pd_ids, pd_test_nic, sh, status_kb,
-                   wait_for)
+from demuxlib import (BCAST, DEMUX, add_port, delta, frame_seq, load_demux,
+                      send)
+from vhost import DATA_OFFSET, HDR_LEN, PAGE
+from zclib import (check, check_eq, finish, ifindex, log, netdev, ok, pd_get,
+                   pd_ids, sh, status_kb, wait_for)
+from zcvm import NUM, RESERVE, VM, setup, teardown
 
-NUM = 256
-RESERVE = NUM // 8                  # buffers vhost-net keeps for copies
 MAC_A = "52:54:00:00:01:0a"
 MAC_B = "52:54:00:00:01:0b"
 MAC_C = "52:54:00:00:01:0c"         # A's second virtqueue, stock buffers
 MAC_D = "52:54:00:00:01:0d"         # the VMM that gets killed
 
-nic, idx = pd_test_nic("vhost_zc")
-sh(f"ip link set {nic} up promisc on")
-sh(f"ip addr add {GUEST_IP}/24 dev {nic}", check_rc=False)
-sh(f"sysctl -qw net.ipv6.conf.{nic}.disable_ipv6=1")
-
-
-class VM:
-    """A userspace VM: a tap, vhost-net, guest memory in a page-mode PD."""
-
-    def __init__(self, name, mac, queue, page=True, pd=None, nl=None):
-        self.name, self.mac = name, mac
-        self.fd = open_tap(name)
-        self.ifindex = ifindex(name)
-        self.vq = VhostRx(self.fd, num=NUM, page=page)
-        self.nl = nl or netdev()
-        self.pd = pd or pd_create(self.nl, [self.vq.buf_range()],
-                                  mode="page")
-        if queue is not None:
-            self.nl.do("pd-bind", {"id": self.pd, "ifindex": idx,
-                                   "queue-id": queue})
-        self.nl.do("pd-attach", {"id": self.pd, "ifindex": self.ifindex})
-        self.vq.kick_now()          # vhost-net posts on the next kick
-        self.held = []
-
-    def counters(self):
-        return pd_counters(self.nl, self.pd)
-
-    def starved(self):
-        return self.info()["starved"]
-
-    def info(self):
-        return pd_get(self.nl, self.pd)
-
-    def receive(self, seqs, timeout=10, repost=True):
-        """Completions until every frame of seqs is in, or for timeout if
-        seqs is empty: {seq: (descriptor id, header, frame)} and the other
-        completions."""
-        want, got, other = set(seqs), {}, []
-        end = time.time() + timeout
-        while (not want or not want <= set(got)) and time.time() < end:
-            for d, hdr, frame in self.vq.used_entries(
-                    len(want - set(got)) or NUM, timeout=0.5,
-                    repost=repost):
-                s = frame_seq(frame)
-                if s in want:
-                    got[s] = (d, hdr, frame)
-                else:
-                    other.append((d, hdr, frame))
-                if not repost:
-                    self.held.append(d)
-        return got, other
-
-    def post_held(self, n=None):
-        n = len(self.held) if n is None else n
-        ids, self.held = self.held[:n], self.held[n:]
-        self.vq.post(ids)
-
-    def page_of(self, d):
-        """Guest address of the page descriptor d's buffer is in."""
-        return self.vq.buf_addr(d) & ~(PAGE - 1)
-
-    def close(self):
-        self.vq.close()
-        os.close(self.fd)
-
-
-def posted_after_kick(vm, want):
-    vm.vq.kick_now()
-    return wait_for(5, lambda: vm.info()["posted"] == want)
-
+nic, idx, sports = setup("vhost_zc")
 
 vms = []
 try:
-    sports = find_sports(nic)
     check_eq("a flow for each RX queue", sorted(sports), [0, 1])
     if len(sports) != 2:
         finish()
@@ -413,7 +341,6 @@ finally:
             pass
     sh(f"bpftool net detach xdpdrv dev {nic}", check_rc=False)
     sh(f"rm -rf {DEMUX}", check_rc=False)
-    sh(f"ip link set {nic} promisc off", check_rc=False)
-    sh(f"ip addr del {GUEST_IP}/24 dev {nic}", check_rc=False)
+    teardown()
 
 finish()
