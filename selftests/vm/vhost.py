@@ -26,6 +26,8 @@ VHOST = 0xAF
 VIRTIO_F_VERSION_1 = 1 << 32
 VHOST_NET_F_VIRTIO_NET_HDR = 1 << 27
 VIRTIO_RING_F_EVENT_IDX = 1 << 29
+VHOST_F_LOG_ALL = 1 << 26
+VHOST_VRING_F_LOG = 1 << 0
 VRING_DESC_F_WRITE = 2
 HDR_LEN = 12                    # struct virtio_net_hdr_mrg_rxbuf
 DATA_OFFSET = 96                # PAGE_POOL_ZC_DATA_OFFSET
@@ -48,6 +50,7 @@ VHOST_GET_FEATURES = _ior(0x00, 8)
 VHOST_SET_FEATURES = _iow(0x00, 8)
 VHOST_SET_OWNER = _ioc(0, 0x01, 0)
 VHOST_SET_MEM_TABLE = _iow(0x03, 8)
+VHOST_SET_LOG_BASE = _iow(0x04, 8)
 VHOST_SET_VRING_NUM = _iow(0x10, 8)
 VHOST_SET_VRING_ADDR = _iow(0x11, 40)
 VHOST_SET_VRING_BASE = _iow(0x12, 8)
@@ -90,15 +93,14 @@ class VhostRx:
         if have & want != want:
             raise OSError(f"vhost-net features {have:#x} lack {want:#x}")
         fcntl.ioctl(self.fd, VHOST_SET_FEATURES, struct.pack("Q", want))
+        self.features = want
+        self.log = None
         fcntl.ioctl(self.fd, VHOST_SET_MEM_TABLE,
                     struct.pack("II4Q", 1, 0, 0, self.mem.size,
                                 self.mem.addr, 0))
-        a = self.mem.addr
         fcntl.ioctl(self.fd, VHOST_SET_VRING_NUM, struct.pack("II", 0, num))
         fcntl.ioctl(self.fd, VHOST_SET_VRING_BASE, struct.pack("II", 0, 0))
-        fcntl.ioctl(self.fd, VHOST_SET_VRING_ADDR,
-                    struct.pack("II4Q", 0, 0, a + self.desc, a + self.used,
-                                a + self.avail, 0))
+        self.set_addr(0)
         fcntl.ioctl(self.fd, VHOST_SET_VRING_KICK,
                     struct.pack("Ii", 0, self.kick))
         fcntl.ioctl(self.fd, VHOST_SET_VRING_CALL,
@@ -108,6 +110,31 @@ class VhostRx:
         self.post(range(num))
         fcntl.ioctl(self.fd, VHOST_NET_SET_BACKEND,
                     struct.pack("Ii", 0, tap_fd))
+
+    def set_addr(self, flags):
+        a = self.mem.addr
+        fcntl.ioctl(self.fd, VHOST_SET_VRING_ADDR,
+                    struct.pack("II4Q", 0, flags, a + self.desc,
+                                a + self.used, a + self.avail, self.used))
+
+    def start_log(self):
+        """Dirty logging on, as a VMM does when migration starts: a bitmap
+        of one bit per guest page (VHOST_SET_LOG_BASE), VHOST_F_LOG_ALL,
+        and the used ring logged at its guest address."""
+        self.log = Memory(-(-self.mem.size // (PAGE * 8 * PAGE)))
+        fcntl.ioctl(self.fd, VHOST_SET_LOG_BASE,
+                    struct.pack("Q", self.log.addr))
+        fcntl.ioctl(self.fd, VHOST_SET_FEATURES,
+                    struct.pack("Q", self.features | VHOST_F_LOG_ALL))
+        self.set_addr(VHOST_VRING_F_LOG)
+
+    def dirty_pages(self):
+        """Guest page numbers logged dirty since clear_log()."""
+        bits = int.from_bytes(self.log.map[:], "little")
+        return {i for i in range(self.mem.size // PAGE) if bits >> i & 1}
+
+    def clear_log(self):
+        self.log.map[:] = bytes(self.log.size)
 
     def buf_addr(self, i):
         """Guest address of buffer i (its virtio-net header)."""
