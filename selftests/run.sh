@@ -11,9 +11,12 @@
 # lines (selftests/lib.sh); they are numbered here as "ok N test: NAME",
 # from N+1 with --start N (then without the TAP header and plan: the
 # caller prints them). A test that exits non-zero without reporting a
-# failure, or reports nothing, counts as one failure. In the VM the kernel
-# log is checked for warnings after the suite. Ends with
-# "N passed, N failed, N skipped" and exits non-zero when anything failed.
+# failure, or reports nothing, counts as one failure. A test gets 600 s
+# (ZC_TEST_TIMEOUT overrides). In the VM the kernel log is checked for
+# warnings after the suite, behind an IOMMU for DMA faults too; the counts
+# are printed as "@@fig reports N" and "@@fig dma_faults N" for
+# scripts/reliability.sh. Ends with "N passed, N failed, N skipped" and
+# exits non-zero when anything failed.
 
 start=
 while [ $# -gt 0 ]; do
@@ -64,7 +67,7 @@ run_test()
 		*)
 			echo "# $line" ;;
 		esac
-	done < <(timeout 600 "./$test" 2>&1; echo "@@rc $?")
+	done < <(timeout "${ZC_TEST_TIMEOUT:-600}" "./$test" 2>&1; echo "@@rc $?")
 	if [ "$reported" -eq 0 ]; then
 		report "not ok no result (exit $rc)" "$test"
 	elif [ "$rc" != 0 ] && [ "$failed" -eq "$nfail" ]; then
@@ -86,9 +89,11 @@ for t in "$@"; do
 done
 
 # Anything the kernel complained about during the run fails it.
+reports=0
 if [ -z "$in_vm" ]; then
 	:
 elif dmesg | grep -E -q "$ZC_KERNEL_COMPLAINTS"; then
+	reports=$(dmesg | grep -E -c "$ZC_KERNEL_COMPLAINTS")
 	dmesg | grep -E -B2 -A20 "$ZC_KERNEL_COMPLAINTS" | head -80 | sed 's/^/# /'
 	report "not ok kernel log has warnings" dmesg
 else
@@ -101,10 +106,36 @@ if [ -n "$in_vm" ] && [ -w /sys/kernel/debug/kmemleak ]; then
 	echo scan >/sys/kernel/debug/kmemleak
 	leaks=$(cat /sys/kernel/debug/kmemleak)
 	if [ -n "$leaks" ]; then
+		reports=$((reports + $(grep -c '^unreferenced object' <<<"$leaks")))
 		head -60 <<<"$leaks" | sed 's/^/# /'
 		report "not ok kmemleak reports leaks" kmemleak
 	else
 		report "ok no leak reported" kmemleak
+	fi
+fi
+[ -z "$in_vm" ] || echo "# @@fig reports $reports"
+
+# Behind an IOMMU: the NIC is translated, and no DMA fault was reported.
+if [ -n "$in_vm" ] && [ -n "$(ls /sys/class/iommu 2>/dev/null)" ]; then
+	groups=
+	for d in /sys/class/net/*; do
+		[ "$(basename "$(readlink -f "$d/device/driver")")" = virtio_net ] ||
+			continue
+		g=$(readlink -e "$d/device/../iommu_group") || continue
+		groups="$groups $(basename "$d"):group${g##*/}"
+	done
+	faults=$(dmesg | grep -c -E 'DMAR: \[DMA (Read|Write)|DMAR: DRHD: handling fault' || true)
+	echo "# @@fig dma_faults $faults"
+	if [ -z "$groups" ]; then
+		report "not ok virtio_net NIC behind the IOMMU # no iommu_group" iommu
+	else
+		report "ok virtio_net NIC behind the IOMMU:$groups" iommu
+	fi
+	if [ "$faults" -eq 0 ]; then
+		report "ok no DMA fault reported by the IOMMU" iommu
+	else
+		dmesg | grep -E 'DMAR' | head -20 | sed 's/^/# /'
+		report "not ok $faults DMA faults reported by the IOMMU" iommu
 	fi
 fi
 
