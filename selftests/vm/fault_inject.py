@@ -1,0 +1,332 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0
+"""Fault injection on the provider's control and data paths.
+
+On a kernel with fault injection (the debug flavour), every failure must
+end in a clean error or a counted drop: never a leak, a warning or a
+stuck queue.
+
+ 1. control path: failslab and fail_page_alloc for this test's own
+    requests (task-filter), while it creates, binds, attaches, dumps,
+    unbinds and detaches PDs, cycle after cycle: each request succeeds or
+    fails with an errno; afterwards no PD is left, nothing stays pinned
+    and both RX queues receive;
+ 2. fail_function on the provider's own failure points: pinning at
+    pd-create (pp_zc_pin), the DMA mapping at bind (pp_zc_dma_map_get),
+    vhost-net posting a guest buffer (page_pool_zc_post_page) and the
+    NIC's page allocations (pp_zc_alloc_netmems) under traffic;
+ 3. failslab and fail_page_alloc for every atomic allocation (softirq:
+    NIC refill, XDP, tap, vhost-net) while two VMs receive; afterwards
+    both receive every frame in place again.
+
+Prints "@@fig injected N" and "@@fig survived N": failures injected, and
+those injected in phases whose checks all passed.
+
+  fault_inject.py [--cycles N]
+"""
+
+import argparse
+import gc
+import os
+import threading
+
+from demuxlib import (DEMUX, add_port, delta, load_demux, open_tap,
+                      rx_both_queues, send)
+from zclib import (Memory, NlError, check, check_eq, finish,
+                   ifindex, log, netdev, pd_create, pd_get, pd_ids, skip, sh,
+                   status_kb, wait_for)
+from zcvm import VM, setup, teardown
+
+DBG = "/sys/kernel/debug"
+ENOMEM = 12
+BIG = 1 << 30                       # "times": never runs out in a phase
+
+ap = argparse.ArgumentParser()
+ap.add_argument("--cycles", type=int, default=int(
+    os.environ.get("ZC_FAULT_CYCLES", 60)))
+args = ap.parse_args()
+
+if not os.path.isdir(f"{DBG}/fail_function"):
+    skip("fault_inject", "kernel without fault injection (FLAVOUR=debug)")
+    raise SystemExit(0)
+
+injected = survived = 0
+POINTS = ("pp_zc_pin", "pp_zc_dma_map_get", "page_pool_zc_post_page",
+          "pp_zc_alloc_netmems")
+
+
+def put(path, value):
+    with open(f"{DBG}/{path}", "w") as f:
+        f.write(f"{value}\n")
+
+
+def get(path):
+    with open(f"{DBG}/{path}") as f:
+        return f.read().strip()
+
+
+class Fault:
+    """One fault-injection attribute set (failslab, fail_page_alloc,
+    fail_function): armed with a probability for the body of a with."""
+
+    def __init__(self, name, percent, task=False, atomic_only=False,
+                 func=None, retval=None):
+        self.name, self.percent, self.task = name, percent, task
+        self.atomic_only, self.func, self.retval = atomic_only, func, retval
+
+    def __enter__(self):
+        n = self.name
+        if self.func:
+            put(f"{n}/inject", self.func)
+            put(f"{n}/{self.func}/retval", hex(self.retval & (2**64 - 1)))
+        for k, v in (("interval", 1), ("times", BIG), ("verbose", 0),
+                     ("task-filter", "Y" if self.task else "N")):
+            put(f"{n}/{k}", v)
+        if n != "fail_function":
+            put(f"{n}/ignore-gfp-wait", "Y" if self.atomic_only else "N")
+        if n == "fail_page_alloc":
+            put(f"{n}/ignore-gfp-highmem", "Y")      # user memory
+            put(f"{n}/min-order", 0)                 # single pages too
+        put(f"{n}/probability", self.percent)
+        return self
+
+    def __exit__(self, *exc):
+        global injected
+        put(f"{self.name}/probability", 0)
+        if self.func:
+            put(f"{self.name}/inject", "")
+        self.count = BIG - int(get(f"{self.name}/times"))
+        injected += self.count
+        return False
+
+
+# Opened once: switching it must not allocate while it is on.
+_mif = os.open("/proc/thread-self/make-it-fail", os.O_WRONLY)
+
+
+def make_it_fail(on):
+    os.pwrite(_mif, b"1" if on else b"0", 0)
+
+
+def attempt(fn, *a):
+    """(what fn(*a) returned, 0) or (None, the errno it failed with)."""
+    try:
+        return fn(*a), 0
+    except NlError as e:
+        return None, e.error
+    except OSError as e:
+        return None, e.errno or -1
+    except MemoryError:
+        # Python's own allocation (its heap grows through mmap) failed,
+        # not the request: it never reached the kernel.
+        return None, "python"
+    except Exception as e:          # noqa: BLE001: reported by the caller
+        return None, type(e).__name__
+
+
+def errno_of(fn, *a):
+    return attempt(fn, *a)[1]
+
+
+def phase_done(name, ok_, faults):
+    global survived
+    n = sum(f.count for f in faults)
+    log(f"{name}: {n} failures injected")
+    if ok_:
+        survived += n
+    return ok_
+
+
+with open(f"{DBG}/fail_function/injectable") as f_:
+    injectable = {line.split()[0] for line in f_}
+check_eq("the provider's failure points are injectable",
+         sorted(set(POINTS) - injectable), [])
+nic, idx, sports = setup("fault_inject")
+lck0 = status_kb("VmLck")
+tap_fd = open_tap("zfi0")
+tap = ifindex("zfi0")
+vms = []
+try:
+    # --- 1: control path ---------------------------------------------------
+    results = {}
+    # 3 %: a request makes dozens of allocations; most cycles should get
+    # past pd-create to the later requests.
+    faults = [Fault("failslab", 3, task=True),
+              Fault("fail_page_alloc", 3, task=True)]
+    for f in faults:
+        f.__enter__()
+    for i in range(args.cycles):
+        mem = Memory(8)
+        nl = netdev()
+        steps = []
+        make_it_fail(True)
+        try:
+            pd, err = attempt(pd_create, nl, [mem.range()], "page")
+            steps.append(("pd-create", err))
+            if pd:
+                for op, req in (
+                        ("pd-bind", {"id": pd, "ifindex": idx,
+                                     "queue-id": 0}),
+                        ("pd-attach", {"id": pd, "ifindex": tap}),
+                        ("pd-get", {"id": pd}),
+                        ("pd-unbind", {"id": pd, "ifindex": idx,
+                                       "queue-id": 0}),
+                        ("pd-detach", {"id": pd, "ifindex": tap})):
+                    steps.append((op, errno_of(nl.do, op, req)))
+        finally:
+            make_it_fail(False)
+        nl.sock.close()
+        for op, err in steps:
+            results.setdefault(op, {}).setdefault(err, 0)
+            results[op][err] += 1
+        del nl, mem
+        gc.collect()
+    for f in faults:
+        f.__exit__()
+    log(f"control path, {args.cycles} cycles, errno counts: {results}")
+    ok1 = check("control path: every request answered (0 or an errno)",
+                all((isinstance(e, int) and e >= 0) or e == "python"
+                    for r in results.values() for e in r), str(results))
+    ok1 &= check("control path: no PD left once the sockets closed",
+                 wait_for(10, lambda: not pd_ids(netdev())))
+    ok1 &= check_eq("control path: nothing left pinned (VmLck)",
+                    wait_for(5, lambda: status_kb("VmLck") == lck0) and
+                    status_kb("VmLck"), lck0)
+    got = rx_both_queues(nic)
+    ok1 &= check("control path: both RX queues receive",
+                 all(got) and sum(got) == 160, str(got))
+    phase_done("control path", ok1, faults)
+
+    # --- 2: the provider's own failure points -------------------------------
+    nl = netdev()
+    mem = Memory(8)
+    f = Fault("fail_function", 100, func="pp_zc_pin", retval=-ENOMEM)
+    with f:
+        errs = [errno_of(pd_create, nl, [mem.range()]) for _ in range(5)]
+    ok2 = check_eq("pinning fails: pd-create fails with it, five times",
+                   errs, [ENOMEM] * 5)
+    ok2 &= check_eq("and pins nothing", status_kb("VmLck"), lck0)
+    phase_done("pinning", ok2, [f])
+
+    pd = pd_create(nl, [mem.range()])
+    f = Fault("fail_function", 100, func="pp_zc_dma_map_get",
+              retval=-ENOMEM)
+    with f:
+        err = errno_of(nl.do, "pd-bind", {"id": pd, "ifindex": idx,
+                                          "queue-id": 0})
+    ok2 = check("DMA mapping fails: pd-bind fails", err != 0, str(err))
+    ok2 &= check_eq("the PD is bound nowhere",
+                    pd_get(nl, pd).get("binding", []), [])
+    got = rx_both_queues(nic)
+    ok2 &= check("the queue keeps receiving into kernel memory",
+                  all(got) and sum(got) == 160, str(got))
+    ok2 &= check_eq("bind works once the mapping does",
+                    errno_of(nl.do, "pd-bind", {"id": pd, "ifindex": idx,
+                                                "queue-id": 0}), 0)
+    nl.do("pd-unbind", {"id": pd, "ifindex": idx, "queue-id": 0})
+    phase_done("DMA mapping", ok2, [f])
+    nl.sock.close()
+    del nl, mem
+    gc.collect()
+
+    load_demux(nic)
+    A = VM("zfA", "52:54:00:00:03:0a", 0)
+    B = VM("zfB", "52:54:00:00:03:0b", 1)
+    vms = [A, B]
+    add_port(A.ifindex, A.mac)
+    add_port(B.ifindex, B.mac)
+    sa, sb = sports[0], sports[1]
+
+    def in_place(what, vm, sport, n=100):
+        c0 = vm.counters()
+        s = send(n, sport, vm.mac)
+        got, _ = vm.receive(s or [])
+        return check_eq(f"{what}: {vm.name} receives every frame in place",
+                        (len(got), delta(c0, vm.counters()).get("guest-zc")),
+                        (n, n))
+
+    def flow(targets, n, pps):
+        """n frames to each (vm, sport) of targets, in rounds of 100 from
+        this thread (the generator's port takes one sender), while each VM
+        posts its buffers again: how many each received."""
+        seen = [[] for _ in targets]
+        t = [threading.Thread(target=lambda i=i, vm=vm: seen[i].extend(
+            vm.receive([], timeout=len(targets) * n / pps + 2)[1]))
+            for i, (vm, _) in enumerate(targets)]
+        for x in t:
+            x.start()
+        for _ in range(n // 100):
+            for vm, sport in targets:
+                send(100, sport, vm.mac, pps=pps, lossy=True)
+        for x in t:
+            x.join()
+        return [len(x) for x in seen]
+
+    ok2 = in_place("before", A, sa)
+    c0 = A.counters()
+    f = Fault("fail_function", 50, func="page_pool_zc_post_page",
+              retval=-ENOMEM)
+    with f:
+        got, = flow([(A, sa)], 400, 400)
+    d = delta(c0, A.counters())
+    log(f"posting fails half the time: {got} of 400 frames, {d}")
+    ok2 &= check_eq("posting fails: every frame still reaches A", got, 400)
+    ok2 &= check("posting fails: refusals counted",
+                 d.get("post-refused", 0) > 0, str(d))
+    A.receive([], timeout=1)
+    ok2 &= in_place("posting works again", A, sa)
+    phase_done("vhost-net posting", ok2, [f])
+
+    c0 = A.counters()
+    f = Fault("fail_function", 20, func="pp_zc_alloc_netmems", retval=0)
+    with f:
+        got, = flow([(A, sa)], 400, 400)
+    log(f"NIC page allocation fails 20%: {got} of 400 frames, "
+        f"{delta(c0, A.counters())}")
+    A.receive([], timeout=1)
+    ok2 = in_place("page allocation works again", A, sa)
+    ok2 &= in_place("page allocation works again", B, sb)
+    phase_done("NIC page allocation", ok2, [f])
+
+    # --- 3: atomic allocations everywhere, under traffic ---------------------
+    faults = [Fault("failslab", 5, atomic_only=True),
+              Fault("fail_page_alloc", 5, atomic_only=True)]
+    for f in faults:
+        f.__enter__()
+    try:
+        got = flow([(A, sa), (B, sb)], 600, 300)
+    finally:
+        for f in faults:
+            f.__exit__()
+    log(f"atomic allocations fail 5%: A and B got {got} of 600 frames")
+    A.receive([], timeout=1)
+    B.receive([], timeout=1)
+    ok3 = in_place("atomic failures over", A, sa)
+    ok3 &= in_place("atomic failures over", B, sb)
+    phase_done("atomic allocations", ok3, faults)
+
+    for vm in vms:
+        check_eq(f"{vm.name} stopped: vhost-net gave back every buffer",
+                 vm.vq.stop(), 0)
+finally:
+    for f in ("failslab", "fail_page_alloc", "fail_function"):
+        put(f"{f}/probability", 0)
+    put("fail_function/inject", "")
+    for vm in vms:
+        vm.destroy()
+    vms = A = B = None
+    gc.collect()
+    os.close(tap_fd)
+    sh(f"bpftool net detach xdpdrv dev {nic}", check_rc=False)
+    sh(f"rm -rf {DEMUX}", check_rc=False)
+    teardown()
+
+check("in the end no PD is left", wait_for(10, lambda: not pd_ids(netdev())),
+      str(pd_ids(netdev())))
+check_eq("and nothing is pinned (VmLck)",
+         wait_for(5, lambda: status_kb("VmLck") == lck0) and
+         status_kb("VmLck"), lck0)
+print(f"@@fig injected {injected}", flush=True)
+print(f"@@fig survived {survived}", flush=True)
+check("faults were injected", injected > 0, str(injected))
+finish()
