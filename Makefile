@@ -3,7 +3,10 @@
 # page_pool_zc: top-level entry points. See README.md.
 #
 #   make demo     build what is stale, boot the VM, show XDP counting frames
-#   make test     build what is stale, boot the VM, run every selftest
+#   make test     build what is stale, boot the VM, run every selftest,
+#                 and the short reliability runs on the debug kernel
+#   make reliability  debug kernel, vIOMMU, fault injection, dirty log,
+#                 netlink fuzzing and a 30-minute soak, as a table
 #   make kernel   (re)build the kernel; FLAVOUR=debug for the debug config
 #   make tree     git work tree of the patched kernel for development
 #   make export   write that work tree back to linux/ and patches/
@@ -29,8 +32,14 @@ bpf: kernel
 	@$(MAKE) -s -C bpf OUT=$(CURDIR)/$(BUILD)/bpf \
 		KHDR=$(CURDIR)/$(OBJ)/usr/include KSRC=$(CURDIR)/$(BUILD)/linux
 
-test: all
+kernel-debug: deps
+	@scripts/kernel-build.sh debug
+
+test: all kernel-debug
 	@scripts/run-tests.sh $(FLAVOUR) $(VMFLAGS)
+
+reliability: all kernel-debug
+	@scripts/reliability.sh
 
 demo: all
 	@scripts/vm-run.sh --flavour $(FLAVOUR) $(VMFLAGS) -- selftests/vm/demo.sh
@@ -56,4 +65,4 @@ clean:
 distclean:
 	rm -rf $(BUILD)
 
-.PHONY: all deps kernel bpf test demo bench-provider bench-datapath tree export check clean distclean
+.PHONY: all deps kernel kernel-debug bpf test reliability demo bench-provider bench-datapath tree export check clean distclean

@@ -8,7 +8,8 @@
 #   - a W=1 build of the objects built from new .c files and from the .c
 #     files the patches change (all W=1 clean on Debian's 6.12 as well, so
 #     any warning is one of ours); mlx5's in the mlx5 flavour
-#     (configs/mlx5.config), as the base config has no mlx5.
+#     (configs/mlx5.config) and fault injection's in the debug flavour,
+#     as the base config has neither.
 # Exits non-zero on any finding.
 
 set -euo pipefail
@@ -58,11 +59,13 @@ while read -r f; do
 	objs+=("${f%.c}.o")
 done < <(sed -n 's|^+++ b/\(.*\.c\)$|\1|p' "$ZC_ROOT"/patches/*.patch | sort -u)
 
-# mlx5 is not in the base config: its objects build in the mlx5 flavour.
-base_objs=() mlx5_objs=()
+# mlx5 and fault injection are not in the base config: their objects
+# build in the mlx5 and debug flavours.
+base_objs=() mlx5_objs=() debug_objs=()
 for o in "${objs[@]}"; do
 	case "$o" in
 	drivers/net/ethernet/mellanox/mlx5/*) mlx5_objs+=("$o") ;;
+	lib/fault-inject.o) debug_objs+=("$o") ;;
 	*) base_objs+=("$o") ;;
 	esac
 done
@@ -80,6 +83,7 @@ w1()
 }
 w1 base "${base_objs[@]}"
 w1 mlx5 "${mlx5_objs[@]}"
+w1 debug "${debug_objs[@]}"
 
 [ $bad -eq 0 ] || zc_die "review checks failed"
 zc_log "checkpatch, kernel-doc and W=1 clean"

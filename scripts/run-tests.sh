@@ -4,9 +4,10 @@
 # Run every selftest: the host suite (selftests/host: the VM runner and the
 # patch workflow), then the VM suite (selftests/vm) inside the test VM
 # booted with FLAVOUR's kernel, then the tests of the guest's page layout
-# in a VM booted with it. One TAP stream, numbered across both, and
-# a closing "N passed, N failed, N skipped" line; exits non-zero when
-# anything failed.
+# in a VM booted with it, then the short reliability runs on the debug
+# kernel (scripts/reliability.sh --short). One TAP stream, numbered
+# across all, and a closing "N passed, N failed, N skipped" line; exits
+# non-zero when anything failed.
 #
 #   scripts/run-tests.sh [FLAVOUR] [VM-RUN OPTIONS...]
 
@@ -52,6 +53,12 @@ tally vm
 	"$ZC_ROOT/selftests/run.sh" --start $n vm page_layout.sh xdp_virtio.sh |
 	tee "$out" | grep -v -E '^TAP version|^1\.\.|^[0-9]+ passed,|^@@zc-exit'
 tally vm-page-layout
+
+# The short reliability runs: part of the suite, fault injection and
+# netlink fuzzing on the debug kernel (scripts/reliability.sh).
+"$ZC_ROOT/scripts/reliability.sh" --short --start $n | tee "$out" |
+	grep -v -E '^[0-9]+ passed,'
+tally reliability
 
 echo "1..$n"
 echo "$passed passed, $failed failed, $skipped skipped"
