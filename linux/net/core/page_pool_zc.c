@@ -1165,16 +1165,26 @@ out_end:
 	return err;
 }
 
-static void pp_zc_unbind_rxq(struct page_pool_zc_pd *pd, unsigned long xa_idx,
-			     struct netdev_rx_queue *rxq)
+/* Unbind one queue of @pd. Unless @force, a queue that fails to restart
+ * stays bound and the error is returned.
+ */
+static int pp_zc_unbind_rxq(struct page_pool_zc_pd *pd, unsigned long xa_idx,
+			    struct netdev_rx_queue *rxq, bool force)
 {
 	const struct pp_memory_provider_params p = {
 		.mp_priv	= pd,
 		.mp_ops		= &pp_zc_ops,
 	};
+	unsigned int rxq_idx = get_netdev_rx_queue_index(rxq);
+	int err = 0;
 
-	__net_mp_close_rxq(rxq->dev, get_netdev_rx_queue_index(rxq), &p);
-	xa_erase(&pd->bound_rxqs, xa_idx);
+	if (force)
+		__net_mp_close_rxq(rxq->dev, rxq_idx, &p);
+	else
+		err = __net_mp_try_close_rxq(rxq->dev, rxq_idx, &p);
+	if (!err)
+		xa_erase(&pd->bound_rxqs, xa_idx);
+	return err;
 }
 
 int netdev_nl_pd_unbind_doit(struct sk_buff *skb, struct genl_info *info)
@@ -1199,17 +1209,20 @@ int netdev_nl_pd_unbind_doit(struct sk_buff *skb, struct genl_info *info)
 	}
 	rxq = __netif_get_rx_queue(dev, rxq_idx);
 
-	err = -ENOENT;
-	xa_for_each(&pd->bound_rxqs, xa_idx, bound) {
-		if (bound == rxq) {
-			pp_zc_unbind_rxq(pd, xa_idx, rxq);
-			err = 0;
+	xa_for_each(&pd->bound_rxqs, xa_idx, bound)
+		if (bound == rxq)
 			break;
-		}
-	}
-	if (err)
+	if (bound != rxq) {
 		NL_SET_ERR_MSG(info->extack,
 			       "queue is not bound to this protection domain");
+		err = -ENOENT;
+		goto out_end;
+	}
+
+	err = pp_zc_unbind_rxq(pd, xa_idx, rxq, false);
+	if (err)
+		NL_SET_ERR_MSG(info->extack,
+			       "driver failed to restart the queue: still bound");
 
 out_end:
 	pp_zc_bind_end(pd);
@@ -1324,7 +1337,7 @@ static void pp_zc_pd_close(struct page_pool_zc_pd *pd)
 	rtnl_lock();
 	WRITE_ONCE(pd->closed, true);
 	xa_for_each(&pd->bound_rxqs, xa_idx, rxq)
-		pp_zc_unbind_rxq(pd, xa_idx, rxq);
+		pp_zc_unbind_rxq(pd, xa_idx, rxq, true);
 	pp_zc_detach_all(pd);
 	rtnl_unlock();
 
