@@ -76,6 +76,17 @@ def nest(t, *attrs):
     return nla(t | NLA_F_NESTED, b"".join(attrs))
 
 
+def tlvs(buf):
+    """(type, payload) of each attribute in buf, until one is malformed."""
+    off = 0
+    while off + 4 <= len(buf):
+        n, t = struct.unpack_from("HH", buf, off)
+        if n < 4 or off + n > len(buf):
+            return
+        yield t & ~NLA_F_NESTED, buf[off + 4:off + n]
+        off += (n + 3) & ~3
+
+
 class Fuzzer:
     """One process's socket, random source and tallies."""
 
@@ -228,30 +239,14 @@ class Fuzzer:
 
     @staticmethod
     def reply_id(attrs):
-        off = 0
-        while off + 8 <= len(attrs):
-            n, t = struct.unpack_from("HH", attrs, off)
-            if t == A["id"]:
-                return struct.unpack_from("I", attrs, off + 4)[0]
-            if n < 4:
-                break
-            off += (n + 3) & ~3
-        return None
+        return next((struct.unpack_from("I", v)[0] for t, v in tlvs(attrs)
+                     if t == A["id"] and len(v) >= 4), None)
 
     @staticmethod
-    def explained(tlvs, flags):
-        if not flags & NLM_F_ACK_TLVS:
-            return False
-        off = 0
-        while off + 4 <= len(tlvs):
-            n, t = struct.unpack_from("HH", tlvs, off)
-            if t in (NLMSGERR_ATTR_MSG, NLMSGERR_ATTR_OFFS,
-                     NLMSGERR_ATTR_MISS_TYPE):
-                return True
-            if n < 4:
-                break
-            off += (n + 3) & ~3
-        return False
+    def explained(buf, flags):
+        return bool(flags & NLM_F_ACK_TLVS) and any(
+            t in (NLMSGERR_ATTR_MSG, NLMSGERR_ATTR_OFFS,
+                  NLMSGERR_ATTR_MISS_TYPE) for t, _ in tlvs(buf))
 
     def one(self):
         op, msg, framed = self.message()

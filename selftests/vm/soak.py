@@ -56,6 +56,7 @@ def sunreclaim():
 
 
 nic, idx, sports = setup("soak")
+watch = netdev()
 check_eq("a flow for each RX queue", sorted(sports), [0, 1])
 lck0, slab0 = status_kb("VmLck"), sunreclaim()
 books = {"sent": 0, "received": 0, "zc": 0, "copied": 0, "dropped": 0}
@@ -126,7 +127,7 @@ def join():
 
 
 def queue0_free():
-    q = netdev().do("queue-get", {"ifindex": idx, "type": "rx", "id": 0})
+    q = watch.do("queue-get", {"ifindex": idx, "type": "rx", "id": 0})
     return "pd-id" not in q
 
 
@@ -219,8 +220,8 @@ check("bursts: every frame received or counted as dropped", ok_all)
 check_eq("B's flow ran to the end", steady["error"], None)
 check_eq("B's flow beside the churn: nothing lost", lost_b, 0)
 check_eq("vhost-net gave back every buffer it took", leftover, 0)
-check("no PD left", wait_for(10, lambda: not pd_ids(netdev())),
-      str(pd_ids(netdev())))
+check("no PD left", wait_for(10, lambda: not pd_ids(watch)),
+      str(pd_ids(watch)))
 check_eq("pinned memory back (VmLck)",
          wait_for(5, lambda: status_kb("VmLck") == lck0) and
          status_kb("VmLck"), lck0)
