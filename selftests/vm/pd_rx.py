@@ -24,13 +24,12 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import threading
 import time
 
 from zclib import (BPF, GUEST_IP, Memory, PIN, check, check_eq, check_refused,
-                   ethtool_sum, finish, ifindex, log, netdev, ok, pd_create,
+                   ethtool_sum, finish, log, netdev, ok, pd_create,
                    pd_get, pd_ids, pd_test_nic, percpu_sum, scan_payloads, sh,
                    status_kb, tg, virtio_nic, wait_for)
 
