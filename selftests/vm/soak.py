@@ -32,6 +32,7 @@ import demuxlib
 from demuxlib import DEMUX, add_port, attach_demux, delta, load_demux
 from zclib import (check, check_eq, ethtool_sum, finish, log, netdev, pd_ids,
                    sh, status_kb, wait_for)
+from vhost import PAGE
 from zcvm import VM, setup, teardown
 
 ap = argparse.ArgumentParser()
@@ -55,10 +56,24 @@ def sunreclaim():
     return meminfo("SUnreclaim")
 
 
+def slab_caches():
+    """{cache: kB of its slabs} from /proc/slabinfo (SLUB_DEBUG kernels),
+    else {}."""
+    out = {}
+    if not os.path.exists("/proc/slabinfo"):
+        return out
+    with open("/proc/slabinfo") as f:
+        for line in f.readlines()[2:]:
+            x = line.split()
+            out[x[0]] = int(x[14]) * int(x[5]) * PAGE // 1024
+    return out
+
+
 nic, idx, sports = setup("soak")
 watch = netdev()
 check_eq("a flow for each RX queue", sorted(sports), [0, 1])
 lck0, slab0 = status_kb("VmLck"), sunreclaim()
+caches0 = slab_caches()
 books = {"sent": 0, "received": 0, "zc": 0, "copied": 0, "dropped": 0}
 events = {}
 vms, demux = [], [DEMUX]
@@ -227,6 +242,12 @@ check_eq("pinned memory back (VmLck)",
          status_kb("VmLck"), lck0)
 slab = sunreclaim()
 log(f"SUnreclaim {slab0} kB -> {slab} kB")
+caches = slab_caches()
+grew = sorted(((caches[c] - caches0.get(c, 0), c) for c in caches),
+              reverse=True)[:5]
+if grew:
+    log("slab caches that grew most (kB): " +
+        ", ".join(f"{c} +{kb}" for kb, c in grew if kb > 0))
 check("unreclaimable slab back within 1 MiB", slab - slab0 < 1024,
       f"{slab0} -> {slab} kB")
 finish()
