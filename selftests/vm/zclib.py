@@ -123,12 +123,17 @@ def pd_ids(nl):
     return [pd["id"] for pd in nl.dump("pd-get", {})]
 
 
-def status_kb(field, pid="self"):
-    with open(f"/proc/{pid}/status") as f:
+def proc_kb(path, field):
+    """The kB value of field in a /proc file of "Field: N kB" lines."""
+    with open(path) as f:
         for line in f:
             if line.startswith(field + ":"):
                 return int(line.split()[1])
     return None
+
+
+def status_kb(field, pid="self"):
+    return proc_kb(f"/proc/{pid}/status", field)
 
 
 def wait_for(secs, fn):
