@@ -14,6 +14,16 @@ takes one JSON request per line from the guest:
       over RX queues), pps (pace; 0 = as fast as possible), seq0 (first
       sequence number). Answers {"ok": true, "sent": N, "dropped": D},
       D being the frames the tap dropped meanwhile (ring full).
+  {"cmd": "capture-start", "marker": HEX}
+      Start recording the frames the guest sends out of the tap (the
+      host side of its NIC), in a thread. marker (optional): bytes that
+      must never appear in them.
+  {"cmd": "capture-stop"}
+      Stop, and answer {"ok": true, "frames": N, "seqs": [...],
+      "dups": D, "bad": B, "marker": M}: every frame seen, the sequence
+      numbers of the intact trafgen frames among them (sorted), how many
+      of those came more than once, frames with the magic that were not
+      intact, and frames that held the marker.
   {"cmd": "ping"}   answers {"ok": true}.
 
 Each UDP payload starts with the magic b"ZCTG", the 32-bit big-endian
@@ -27,9 +37,11 @@ import os
 import socket
 import struct
 import sys
+import threading
 import time
 
 MAGIC = b"ZCTG"
+PACKET_OUTGOING = 4
 ETH_P_IP = 0x0800
 ETH_P_8021Q = 0x8100
 
@@ -124,7 +136,63 @@ def send(sock, ifname, req):
             "dropped": tx_dropped(ifname) - dropped}
 
 
+def intact_seq(buf):
+    """Sequence number of an intact trafgen frame, else None."""
+    off = buf.find(MAGIC)
+    if off < 0 or off + 12 > len(buf):
+        return None
+    seq, size = struct.unpack("!II", buf[off + 4:off + 12])
+    if size != len(buf):
+        return None
+    want = bytes((seq + i) & 0xFF for i in range(12, len(buf) - off))
+    return seq if buf[off + 12:] == want else None
+
+
+class Capture:
+    """The frames the guest sends out of the tap, read in a thread."""
+
+    def __init__(self, ifname, marker):
+        self.marker = bytes.fromhex(marker) if marker else None
+        self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW,
+                                  socket.htons(3))      # ETH_P_ALL
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 24)
+        self.sock.bind((ifname, 0))
+        self.sock.settimeout(0.1)
+        self.frames, self.seqs, self.bad, self.marked = 0, [], 0, 0
+        self.stop = False
+        self.t = threading.Thread(target=self.loop, daemon=True)
+        self.t.start()
+
+    def loop(self):
+        while not self.stop:
+            try:
+                buf, addr = self.sock.recvfrom(65536)
+            except socket.timeout:
+                continue
+            if addr[2] == PACKET_OUTGOING:      # ours, written into the tap
+                continue
+            self.frames += 1
+            if self.marker and self.marker in buf:
+                self.marked += 1
+            seq = intact_seq(buf)
+            if seq is not None:
+                self.seqs.append(seq)
+            elif MAGIC in buf:
+                self.bad += 1
+
+    def result(self):
+        time.sleep(0.3)         # what is still on its way
+        self.stop = True
+        self.t.join()
+        self.sock.close()
+        uniq = sorted(set(self.seqs))
+        return {"ok": True, "frames": self.frames, "seqs": uniq,
+                "dups": len(self.seqs) - len(uniq), "bad": self.bad,
+                "marker": self.marked}
+
+
 def serve(conn, ifname):
+    capture = None
     raw = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
     raw.bind((ifname, 0))
     buf = b""
@@ -145,6 +213,15 @@ def serve(conn, ifname):
                     rep = {"ok": True}
                 elif cmd == "send":
                     rep = send(raw, ifname, req)
+                elif cmd == "capture-start":
+                    if capture:
+                        capture.result()
+                    capture = Capture(ifname, req.get("marker"))
+                    rep = {"ok": True}
+                elif cmd == "capture-stop":
+                    if not capture:
+                        raise ValueError("no capture running")
+                    rep, capture = capture.result(), None
                 else:
                     rep = {"ok": False, "error": f"unknown cmd {cmd!r}"}
             except (ValueError, KeyError, OSError) as e:
