@@ -11,19 +11,25 @@ bpftool, as README.md shows. Then:
 
  - frames for A on A's queue reach tap A intact, handed over zero-copy
    (redirect-zc), with no copy by the core (rx-copy 0);
+ - PD b trusts its guest (trust-guest), PD a does not (the default);
  - frames for A on B's queue reach A intact, counted as misdirected and
-   copied;
+   copied; frames for B on A's queue reach nobody, counted as misdirected;
  - a third tap, C, on PD a, read by vhost-net (selftests/vm/vhost.py
    drives /dev/vhost-net as a VMM would): frames handed over zero-copy
    land in the buffers posted on the virtqueue, copied once by vhost;
- - broadcast reaches A, B and the host port of the segment (a veth);
-   an unknown MAC goes to the host stack;
- - redirects to a veth and to a cpumap are delivered, counted as copies;
+ - from B's queue, broadcast reaches A, B and the host port of the
+   segment (a veth), an unknown MAC the host stack, redirects to a veth
+   and to a cpumap are delivered, all counted as copies; from A's queue
+   each is dropped and counted (drop-redirect, drop-pass);
+ - a hostile A rewrites its memory with a marker while frames of every
+   kind arrive on its queue: neither they nor the marker reach the host
+   stack, the veth, B or the wire;
  - A's fdb entry removed, A's tap deleted, the program detached and A's
    queue unbound, each while frames flow: B keeps receiving, and in the
    end every page is unpinned.
 """
 
+import ctypes
 import errno
 import gc
 import os
@@ -39,7 +45,8 @@ from demuxlib import (BCAST, DEMUX, MAC_X, add_port, delta, find_sports,
 from vhost import VhostRx
 from zclib import (BPF, GUEST_IP, Memory, PIN, check, check_eq, check_refused,
                    finish, ifindex, log, netdev, ok, pd_create, pd_get,
-                   pd_ids, pd_test_nic, percpu_sum, sh, status_kb, wait_for)
+                   pd_ids, pd_test_nic, percpu_sum, sh, status_kb, tg,
+                   wait_for)
 
 PAGES = 1024
 MAC_A = "52:54:00:00:00:0a"
@@ -47,6 +54,7 @@ MAC_B = "52:54:00:00:00:0b"
 MAC_C = "52:54:00:00:00:0d"         # VM C: PD a, its tap read by vhost-net
 MAC_V = "52:54:00:00:00:0c"         # behind the veth
 UNICAST, FLOOD, UNKNOWN, NO_PORT = 0, 1, 2, 3
+MARKER = bytes([0xa5]) * 16         # what a hostile A writes in its memory
 
 nic, idx = pd_test_nic("demux")
 sh(f"ip link set {nic} up promisc on")
@@ -60,6 +68,7 @@ class Port:
 
     def __init__(self, name, tap=True, dev=None):
         self.name, self.seqs, self.bad = name, set(), 0
+        self.dups = self.marked = 0
         if tap:
             self.fd = open_tap(name)
             self.read = lambda: os.read(self.fd, 65536)
@@ -88,19 +97,21 @@ class Port:
                     buf = self.read()
                     s = frame_seq(buf)
                     with self.lock:
+                        self.marked += MARKER in buf
                         if s is None:
                             self.bad += buf.find(b"ZCTG") >= 0
                         else:
+                            self.dups += s in self.seqs
                             self.seqs.add(s)
             except BlockingIOError:
                 continue
             except OSError:
                 return
 
-    def got(self, seqs):
-        """How many of seqs arrived (waiting up to 10 s for all)."""
+    def got(self, seqs, wait=10):
+        """How many of seqs arrived (waiting up to wait s for all)."""
         seqs = set(seqs)
-        wait_for(10, lambda: seqs <= self.seqs)
+        wait_for(wait, lambda: seqs <= self.seqs)
         with self.lock:
             return len(seqs & self.seqs)
 
@@ -134,7 +145,10 @@ try:
     lck0 = status_kb("VmLck")
     nla, nlb = netdev(), netdev()
     mema, memb = Memory(PAGES), Memory(PAGES)
-    pda, pdb = pd_create(nla, [mema.range()]), pd_create(nlb, [memb.range()])
+    # PD a as by default; PD b trusts its guest: copies of its frames may
+    # go elsewhere.
+    pda = pd_create(nla, [mema.range()])
+    pdb = pd_create(nlb, [memb.range()], trust=True)
     nla.do("pd-bind", {"id": pda, "ifindex": idx, "queue-id": qa})
     nlb.do("pd-bind", {"id": pdb, "ifindex": idx, "queue-id": qb})
 
@@ -180,17 +194,25 @@ try:
     check_eq("PD a: handed over zero-copy, nothing copied by the core", d,
              {"rx-zc": n, "redirect-zc": n, "port-copy": n})
     check_eq("demux counted the unicast frames", stat(UNICAST) - u0, n)
-    check_eq("tap B received none of them", B.got(s), 0)
+    check_eq("tap B received none of them", B.got(s, 1), 0)
 
-    # --- A's frames on B's queue: misdirected, copied ---------------------
+    # --- misdirected: copied from B's queue, dropped from A's -------------
     ca, cb = counters(nla, pda), counters(nlb, pdb)
     s = send(n, sb, MAC_A)
     check_eq("misdirected frames reach tap A intact", A.got(s), n)
-    check_eq("PD b: counted as misdirected and copied",
+    check_eq("PD b (trust-guest): counted as misdirected and copied",
              delta(cb, counters(nlb, pdb)),
              {"rx-zc": n, "rx-copy": n, "redirect-copy": n,
               "misdirected": n})
     check_eq("PD a: untouched by B's queue", delta(ca, counters(nla, pda)),
+             {})
+    ca, cb = counters(nla, pda), counters(nlb, pdb)
+    s = send(n, sa, MAC_B)
+    check_eq("B's frames on A's queue do not reach tap B", B.got(s, 1), 0)
+    check_eq("nor tap A", A.got(s, 1), 0)
+    check_eq("PD a: counted as misdirected and dropped, nothing copied",
+             delta(ca, counters(nla, pda)), {"rx-zc": n, "misdirected": n})
+    check_eq("PD b: untouched by A's queue", delta(cb, counters(nlb, pdb)),
              {})
 
     # --- B's own frames ------------------------------------------------------
@@ -225,40 +247,59 @@ try:
             f"value {le32(V.ifindex)}")
     bpftool(f"map update pinned {DEMUX}/seg0 key {le32(V.ifindex)} "
             f"value {le32(V.ifindex)}")
-    ca, f0 = counters(nla, pda), stat(FLOOD)
+    cb, f0 = counters(nlb, pdb), stat(FLOOD)
     m = 50
-    s = send(m, sa, BCAST)
-    check_eq("broadcast reaches A", A.got(s), m)
-    check_eq("broadcast reaches B", B.got(s), m)
-    if not check_eq("broadcast reaches the host port of the segment",
-                    V.got(s), m):
+    s = send(m, sb, BCAST)
+    check_eq("broadcast on B's queue reaches A", A.got(s), m)
+    check_eq("and B", B.got(s), m)
+    if not check_eq("and the host port of the segment", V.got(s), m):
         log(f"missing {sorted(set(s) - V.seqs)}")
         log(sh("ip -s link show zch1; ethtool -S zch0; ethtool -S zch1"))
-    check_eq("PD a: broadcast copied once per frame",
-             delta(ca, counters(nla, pda)),
+    check_eq("PD b (trust-guest): broadcast copied once per frame",
+             delta(cb, counters(nlb, pdb)),
              {"rx-zc": m, "rx-copy": m, "redirect-copy": m})
     check_eq("demux counted the broadcast", stat(FLOOD) - f0, m)
-    s = send(m, sa, BCAST, vlan=7)
-    check_eq("broadcast on a VLAN without a segment goes to the host stack",
-             H.got(s), m)
-    check_eq("and to no VM", A.got(s) + B.got(s), 0)
+
+    ca = counters(nla, pda)
+    s = send(m, sa, BCAST)
+    check_eq("broadcast on A's queue reaches none of A, B, the host port",
+             (A.got(s, 1), B.got(s, 1), V.got(s, 1)), (0, 0, 0))
+    # Tagged frames land on queue 0 whatever their flow (QEMU's RSS does
+    # not hash them).
+    s2 = send(m, sa, BCAST, vlan=7)
+    check_eq("nor, on a VLAN without a segment, the host stack or a VM",
+             (H.got(s2, 1), A.got(s2, 1), B.got(s2, 1)), (0, 0, 0))
+    check_eq("PD a: dropped (drop-redirect, drop-pass), nothing copied",
+             delta(ca, counters(nla, pda)),
+             {"rx-zc": 2 * m, "drop-redirect": m, "drop-pass": m})
 
     # --- unknown MAC: host stack -----------------------------------------
-    ca, k0 = counters(nla, pda), stat(UNKNOWN)
-    s = send(m, sa, MAC_X)
-    check_eq("unknown MAC reaches the host stack", H.got(s), m)
+    cb, k0 = counters(nlb, pdb), stat(UNKNOWN)
+    s = send(m, sb, MAC_X)
+    check_eq("unknown MAC on B's queue reaches the host stack", H.got(s), m)
     check_eq("demux counted it unknown", stat(UNKNOWN) - k0, m)
-    check_eq("PD a: passed up as a copy", delta(ca, counters(nla, pda)),
+    check_eq("PD b: passed up as a copy", delta(cb, counters(nlb, pdb)),
              {"rx-zc": m, "rx-copy": m})
+    ca = counters(nla, pda)
+    s = send(m, sa, MAC_X)
+    check_eq("unknown MAC on A's queue does not", H.got(s, 1), 0)
+    check_eq("PD a: dropped (drop-pass)", delta(ca, counters(nla, pda)),
+             {"rx-zc": m, "drop-pass": m})
 
     # --- redirect to a veth, and to a cpumap ---------------------------------
     add_port(V.ifindex, MAC_V, segment=False)
+    cb = counters(nlb, pdb)
+    s = send(m, sb, MAC_V)
+    check_eq("redirect to a veth from B's queue: delivered intact", V.got(s),
+             m)
+    check_eq("PD b: veth redirect counted as copies",
+             delta(cb, counters(nlb, pdb)),
+             {"rx-zc": m, "rx-copy": m, "redirect-copy": m})
     ca = counters(nla, pda)
     s = send(m, sa, MAC_V)
-    check_eq("redirect to a veth: delivered intact", V.got(s), m)
-    check_eq("PD a: veth redirect counted as copies",
-             delta(ca, counters(nla, pda)),
-             {"rx-zc": m, "rx-copy": m, "redirect-copy": m})
+    check_eq("from A's queue: not delivered", V.got(s, 1), 0)
+    check_eq("PD a: veth redirect dropped (drop-redirect)",
+             delta(ca, counters(nla, pda)), {"rx-zc": m, "drop-redirect": m})
 
     prog, maps = f"{PIN}/demux_cpu", f"{PIN}/demux_cpu_maps"
     sh(f"rm -rf {prog} {maps}")
@@ -268,15 +309,71 @@ try:
     bpftool(f"map update pinned {maps}/config key 0 0 0 0 value 5 0 0 0 "
             f"0 0 0 0")                      # XDP_COUNT_TO_CPU, CPU 0
     bpftool(f"net attach xdpdrv pinned {prog} dev {nic} overwrite")
+    cb = counters(nlb, pdb)
+    s = send(m, sb, MAC_X)
+    check_eq("redirect to a cpumap from B's queue: delivered to the host "
+             "stack intact", H.got(s), m)
+    check_eq("PD b: cpumap redirect counted as copies",
+             delta(cb, counters(nlb, pdb)),
+             {"rx-zc": m, "rx-copy": m, "redirect-copy": m})
     ca = counters(nla, pda)
     s = send(m, sa, MAC_X)
-    check_eq("redirect to a cpumap: delivered to the host stack intact",
-             H.got(s), m)
-    check_eq("PD a: cpumap redirect counted as copies",
-             delta(ca, counters(nla, pda)),
-             {"rx-zc": m, "rx-copy": m, "redirect-copy": m})
+    check_eq("from A's queue: not delivered", H.got(s, 1), 0)
+    check_eq("PD a: cpumap redirect dropped (drop-redirect)",
+             delta(ca, counters(nla, pda)), {"rx-zc": m, "drop-redirect": m})
     bpftool(f"net attach xdpdrv pinned {DEMUX}/prog dev {nic} overwrite")
     sh(f"rm -rf {prog} {maps}")
+
+    # --- a hostile A: its memory rewritten while frames arrive ---------------
+    # A writes MARKER over every page of PD a in a loop, as a guest may at
+    # any time. Frames of every kind arrive on A's queue; none may leave
+    # for anywhere but A: the host stack, the veth, B and the wire must see
+    # neither a frame of them nor the marker.
+    stop = threading.Event()
+    passes = [0]
+
+    def scribble():
+        while not stop.is_set():
+            ctypes.memset(mema.addr, MARKER[0], mema.size)
+            passes[0] += 1
+
+    for p in ports:
+        p.marked = 0
+    ca = counters(nla, pda)
+    tg({"cmd": "capture-start", "marker": MARKER.hex()})
+    t = threading.Thread(target=scribble, daemon=True)
+    t.start()
+    wait_for(5, lambda: passes[0] >= 3)
+    sent = {d: send(m, sa, d) for d in (MAC_B, MAC_V, MAC_X, BCAST, MAC_A)}
+    stop.set()
+    t.join()
+    check("hostile A: its memory rewritten all along",
+          passes[0] > 3 and MARKER in bytes(mema.map), f"{passes[0]} passes")
+    cap = tg({"cmd": "capture-stop"})
+    allq = [q for r in sent.values() for q in r]
+    check_eq("hostile A: none of its queue's frames reached the host stack, "
+             "the veth or B", (H.got(allq, 1), V.got(allq, 1), B.got(allq, 1)),
+             (0, 0, 0))
+    check_eq("hostile A: nor the wire (host side of the NIC)",
+             (cap.get("ok"), [q for q in cap.get("seqs", []) if q in allq]),
+             (True, []))
+    check_eq("hostile A: its marker reached none of them",
+             (H.marked, V.marked, B.marked, cap.get("marker")), (0, 0, 0, 0))
+    # XDP reads the headers A rewrites, so the reason a frame is dropped
+    # for is A's to choose; that every frame went to A or was dropped is not.
+    d = delta(ca, counters(nla, pda))
+    drops = {k: d.get(k, 0) for k in ("misdirected", "drop-redirect",
+                                      "drop-pass", "drop-tx")}
+    check_eq("hostile A: every frame on its queue went to A or was dropped "
+             "and counted, none copied",
+             (d.get("rx-zc"), d.get("redirect-zc", 0) + sum(drops.values()),
+              d.get("rx-copy", 0)), (len(allq), len(allq), 0))
+    log(f"hostile A: {d.get('redirect-zc', 0)} to A, dropped {drops}")
+    log(f"hostile A: {passes[0]} passes over its memory; tap A got "
+        f"{A.got(sent[MAC_A])} of its {m} frames intact, {A.marked} with "
+        f"its marker")
+    check_eq("no port got a frame twice", [p.name for p in ports if p.dups],
+             [])
 
     # --- teardown while frames flow ------------------------------------------
     def under_flow(what, action, sport=sa, dst=MAC_A, count=1500):

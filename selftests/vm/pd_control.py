@@ -75,12 +75,26 @@ gap_addr = ctypes.addressof(ctypes.c_char.from_buffer(gap))
 libc = ctypes.CDLL(None, use_errno=True)
 libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
 libc.munmap(ctypes.c_void_p(gap_addr), 4 * mmap.PAGESIZE)
+lck1 = status_kb("VmLck")
+check_refused("refused: two ranges that overlap", errno.EINVAL,
+              "range 1 overlaps range 0", create,
+              [mem.range(length=8 * mmap.PAGESIZE),
+               mem.range(offset=4 * mmap.PAGESIZE,
+                         length=8 * mmap.PAGESIZE)])
+check_refused("refused: the same range twice", errno.EINVAL,
+              "range 2 overlaps range 0", create,
+              [mem.range(length=mmap.PAGESIZE),
+               mem.range(offset=2 * mmap.PAGESIZE, length=mmap.PAGESIZE),
+               mem.range(length=mmap.PAGESIZE)])
+check_eq("overlapping ranges: nothing pinned", status_kb("VmLck"), lck1)
 check_refused("refused: range not mapped", errno.EFAULT, "not mapped",
               create, [{"addr": gap_addr, "len": 4 * mmap.PAGESIZE}])
 check_refused("refused: range wrapping the address space", errno.E2BIG,
               "too large", create, [{"addr": 1 << 63, "len": 1 << 63}])
+many = Memory(65)
 check_refused("refused: more than 64 ranges", errno.E2BIG, "more than 64",
-              create, [mem.range(length=mmap.PAGESIZE)] * 65)
+              create, [many.range(offset=i * mmap.PAGESIZE,
+                                  length=mmap.PAGESIZE) for i in range(65)])
 check_refused("refused: no range", errno.EINVAL, "",
               lambda: nl.do("pd-create", {"mode": "region"}))
 check_eq("refused requests left VmLck unchanged",

@@ -9,8 +9,12 @@ has frames sent from outside the VM (scripts/trafgen.py into the tap):
  - with XDP_DROP, the payload bytes appear in the registered memory, the
    PD counts every frame as received in place and none as copied, and the
    pages all come back (posted count unchanged);
- - with XDP_PASS, every datagram reaches a socket intact and is counted
-   as a copy;
+ - with XDP_PASS, no program, XDP_TX or a redirect to another device,
+   nothing leaves: no datagram reaches the stack, no frame the host side
+   of the tap, and each frame is dropped and counted by reason;
+ - with a PD that trusts its guest (trust-guest), XDP_PASS datagrams
+   reach a socket intact and XDP_TX frames come out of the NIC intact,
+   once each, counted as copies;
  - unbinding restores the normal RX path, and the pages return;
  - closing the netlink socket, or killing the process that owns the PD,
    while frames flow unbinds the queue, traffic goes on on the normal path
@@ -85,6 +89,15 @@ def send(count, sport, size=SIZE, pps=4000):
         log(f"trafgen: {r}")
         return False
     return True
+
+
+def udp_in():
+    """InDatagrams + NoPorts of /proc/net/snmp: every UDP datagram the
+    stack took in, whether or not a socket wanted it."""
+    with open("/proc/net/snmp") as f:
+        rows = [line.split() for line in f if line.startswith("Udp:")]
+    v = dict(zip(rows[0][1:], map(int, rows[1][1:])))
+    return v["InDatagrams"] + v["NoPorts"] + v["InErrors"]
 
 
 def wait_counted(want):
@@ -172,30 +185,34 @@ try:
     check_eq("XDP_DROP: every page back (posted count unchanged)",
              info["posted"], posted0)
 
-    # --- XDP_PASS: copies ----------------------------------------------------
+    # --- XDP_PASS and no program: nothing leaves for the host stack -----------
+    # The guest can rewrite a frame until it is copied: by default a bound
+    # queue's frames go nowhere but a port of their PD (none here).
     verdict(drop=False)
     sink = Sink(n)
+    udp0 = udp_in()
     check(f"host sends {n} frames (XDP_PASS)", send(n, sport))
     res = sink.result()
-    check_eq("XDP_PASS: every datagram reached the socket intact",
-             res["valid"], n)
+    check_eq("XDP_PASS: no datagram reached the socket", res["valid"], 0)
+    check_eq("XDP_PASS: and no UDP datagram reached the stack",
+             udp_in() - udp0, 0)
     info = pd_get(nl, pd)
-    check_eq("PD: XDP_PASS frames counted as copies", info["rx-copy"], n)
-    check_eq("PD: and as received in place", info["rx-zc"], 2 * n)
+    check_eq("PD: XDP_PASS frames dropped (drop-pass), none copied",
+             (info["drop-pass"], info["rx-copy"]), (n, 0))
+    check_eq("PD: and received in place", info["rx-zc"], 2 * n)
 
     # --- XDP detached and attached again while the queue is bound -----------
-    # No program: every frame is copied up the stack.
     r = subprocess.run(["bpftool", "net", "detach", "xdpdrv", "dev", nic],
                        capture_output=True, text=True)
     check("bpftool net detach while a PD is bound", r.returncode == 0,
           r.stderr.strip())
     sink = Sink(n)
     check(f"host sends {n} frames (no XDP program)", send(n, sport))
-    check_eq("no program: every datagram reached the socket intact",
-             sink.result()["valid"], n)
+    check_eq("no program: no datagram reached the socket",
+             sink.result()["valid"], 0)
     info = pd_get(nl, pd)
-    check_eq("PD: frames without a program counted as copies",
-             info["rx-copy"], 2 * n)
+    check_eq("PD: frames without a program dropped (drop-pass)",
+             (info["drop-pass"], info["rx-copy"]), (2 * n, 0))
     r = subprocess.run(["bpftool", "net", "attach", "xdpdrv", "pinned", prog,
                         "dev", nic], capture_output=True, text=True)
     check("bpftool net attach while a PD is bound", r.returncode == 0,
@@ -205,28 +222,33 @@ try:
     check_eq("the program runs again on the bound queue",
              wait_counted(base + n), base + n)
 
-    # --- XDP_TX and a failing redirect: copies, the page comes back once -------
+    # --- XDP_TX and a redirect elsewhere: dropped, the page comes back once ----
     info = pd_get(nl, pd)
-    copies, posted = info["rx-copy"], info["posted"]
-    xdp_tx = ethtool_sum(nic, f"^rx{q}_xdp_tx$")
+    posted = info["posted"]
     verdict(action=XDP_TX)
     base = counted()
+    tg({"cmd": "capture-start"})
+    first = seq
     check(f"host sends {n} frames (XDP_TX)", send(n, sport))
     check_eq("XDP_TX: the program saw every frame", wait_counted(base + n),
              base + n)
-    check_eq("XDP_TX: the driver sent every frame back",
-             ethtool_sum(nic, f"^rx{q}_xdp_tx$") - xdp_tx, n)
+    cap = tg({"cmd": "capture-stop"})
+    check_eq("XDP_TX: none of the frames left the NIC (host side of the tap)",
+             (cap.get("ok"), [x for x in cap.get("seqs", []) if x >= first]),
+             (True, []))
     info = pd_get(nl, pd)
-    check_eq("XDP_TX: every frame copied before it left", info["rx-copy"],
-             copies + n)
+    check_eq("PD: XDP_TX frames dropped (drop-tx), none copied",
+             (info["drop-tx"], info["rx-copy"]), (n, 0))
     verdict(action=XDP_REDIRECT, ifindex=4242)
     base = counted()
-    check(f"host sends {n} frames (redirect to a missing device)",
+    check(f"host sends {n} frames (redirect to another device)",
           send(n, sport))
-    check_eq("failed redirect: the program saw every frame",
+    check_eq("redirect: the program saw every frame",
              wait_counted(base + n), base + n)
     info = pd_get(nl, pd)
-    check_eq("every page back after XDP_TX and failed redirects",
+    check_eq("PD: redirect outside the PD dropped (drop-redirect)",
+             (info["drop-redirect"], info["rx-copy"]), (n, 0))
+    check_eq("every page back after XDP_TX and dropped redirects",
              (info["posted"], info["posted"] + info["inflight"]),
              (posted, PAGES))
     verdict(drop=False)
@@ -243,6 +265,55 @@ try:
              sink.result()["valid"], n)
     check_eq("PD counted nothing after unbind", pd_get(nl, pd)["rx-zc"],
              6 * n)
+
+    # --- a PD that trusts its guest: copies leave ----------------------------
+    tmem = Memory(PAGES)
+    tpd = pd_create(nl, [tmem.range()], trust=True)
+    check("pd-get: trust-guest set", pd_get(nl, tpd).get("trust-guest"),
+          str(pd_get(nl, tpd)))
+    check("pd-get: not set by default", not pd_get(nl, pd).get("trust-guest"),
+          str(pd_get(nl, pd)))
+    nl.do("pd-bind", {"id": tpd, "ifindex": idx, "queue-id": q})
+    sink = Sink(n)
+    check(f"host sends {n} frames (XDP_PASS, trust-guest)", send(n, sport))
+    check_eq("trust-guest, XDP_PASS: every datagram reached the socket intact",
+             sink.result()["valid"], n)
+    info = pd_get(nl, tpd)
+    check_eq("PD: counted as copies, nothing dropped",
+             (info["rx-copy"], info["drop-pass"]), (n, 0))
+    verdict(action=XDP_TX)
+    drops = ethtool_sum(nic, f"^tx{q}_xdp_tx_drops$")
+    tg({"cmd": "capture-start"})
+    first = seq
+    check(f"host sends {n} frames (XDP_TX, trust-guest)", send(n, sport))
+    cap = tg({"cmd": "capture-stop"})
+    mine = [x for x in cap.get("seqs", []) if x >= first]
+    check_eq("trust-guest, XDP_TX: every frame came out of the NIC intact, "
+             "once (host side of the tap)",
+             (mine, cap.get("dups"), cap.get("bad")),
+             (list(range(first, first + n)), 0, 0))
+    check_eq("XDP_TX: the driver dropped none (tx_xdp_tx_drops)",
+             ethtool_sum(nic, f"^tx{q}_xdp_tx_drops$") - drops, 0)
+    check_eq("PD: XDP_TX copies counted", pd_get(nl, tpd)["rx-copy"], 2 * n)
+    # A copy redirected to a virtio_net device (this one: out of the NIC).
+    verdict(action=XDP_REDIRECT, ifindex=idx)
+    tg({"cmd": "capture-start"})
+    first = seq
+    check(f"host sends {n} frames (redirect to {nic}, trust-guest)",
+          send(n, sport))
+    cap = tg({"cmd": "capture-stop"})
+    mine = [x for x in cap.get("seqs", []) if x >= first]
+    check_eq(f"trust-guest, redirect to {nic}: every frame came out of the "
+             "NIC intact, once", (mine, cap.get("dups"), cap.get("bad")),
+             (list(range(first, first + n)), 0, 0))
+    check_eq("PD: the redirected copies counted",
+             (pd_get(nl, tpd)["redirect-copy"], pd_get(nl, tpd)["rx-copy"]),
+             (n, 3 * n))
+    verdict(drop=False)
+    nl.do("pd-unbind", {"id": tpd, "ifindex": idx, "queue-id": q})
+    check("trust-guest PD: every page back after unbind",
+          wait_for(5, lambda: pd_get(nl, tpd)["posted"] == PAGES),
+          str(pd_get(nl, tpd)))
 
     # --- close the socket while frames flow ------------------------------------
     nl.do("pd-bind", {"id": pd, "ifindex": idx, "queue-id": q})

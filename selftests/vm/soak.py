@@ -5,7 +5,7 @@
 VM B, bound to RX queue 1, receives a steady flow the whole time. On
 queue 0 userspace VMs (zcvm.VM) join and leave, one event at a time: a
 VM joins (bound to queue 0 if it is free, else unbound: its frames are
-then copied), leaves (vhost-net stopped and closed), has its tap deleted
+then copied from the PD of queue 0, which trusts its guest), leaves (vhost-net stopped and closed), has its tap deleted
 under it, has its queue unbound and bound again; the demux program is
 replaced by a new one with filled maps. After each event every live VM
 gets a burst of frames.
@@ -126,7 +126,10 @@ def queue0_owner():
 def join():
     n = events.get("join", 0)
     q = None if queue0_owner() else 0
-    vm = VM(f"zs{n}", f"52:54:00:00:{5 + n // 256:02x}:{n % 256:02x}", q)
+    # Trusted: the frames of the VMs without a queue come in on queue 0
+    # and are copied to them from the PD bound there.
+    vm = VM(f"zs{n}", f"52:54:00:00:{5 + n // 256:02x}:{n % 256:02x}", q,
+            trust=True)
     vm.queue = q
     vms.append(vm)
     port(vm)

@@ -11,8 +11,10 @@ attached to it; zc_demux sends each VM's MAC to its tap. Then:
  - zero copy: frames for A appear in A's used ring, intact, each in the
    buffer whose page the NIC wrote, completed out of order; guest-zc =
    frames, nothing copied;
- - copy fallback: frames for A arriving on B's queue, broadcast, and a
-   virtqueue posting buffers of another layout: delivered intact, copied;
+ - copy fallback: frames for A arriving on B's queue (PD b trusts its
+   guest), broadcast there, and a virtqueue posting buffers of another
+   layout: delivered intact, copied; frames for B and broadcast on A's
+   queue (PD a does not): dropped and counted;
  - starvation: A stops posting; only A's queue starves (counted), B keeps
    receiving everything; A recovers when it posts again;
  - a hostile guest: bytes rewritten while frames are in flight, buffers
@@ -56,7 +58,7 @@ try:
 
     load_demux(nic)
     A = VM("zvA", MAC_A, qa)
-    B = VM("zvB", MAC_B, qb)
+    B = VM("zvB", MAC_B, qb, trust=True)    # its copies may go to A
     vms = [A, B]
     add_port(A.ifindex, MAC_A)
     add_port(B.ifindex, MAC_B)
@@ -104,21 +106,38 @@ try:
     s = send(n, sb, MAC_A)
     got, _ = A.receive(s)
     check_eq("frames for A on B's queue reach A intact", len(got), n)
-    check_eq("PD b: misdirected, copied", delta(cb, B.counters()),
+    check_eq("PD b (trust-guest): misdirected, copied",
+             delta(cb, B.counters()),
              {"rx-zc": n, "rx-copy": n, "redirect-copy": n,
               "misdirected": n})
     check_eq("PD a: nothing completed in place for them",
              delta(ca, A.counters()), {})
 
     ca, cb = A.counters(), B.counters()
-    s = send(n, sa, BCAST)
+    s = send(n, sa, MAC_B)
+    got, _ = B.receive(s, timeout=2)
+    check_eq("frames for B on A's queue do not reach B", len(got), 0)
+    check_eq("PD a (no trust-guest): counted as misdirected, dropped, "
+             "nothing copied", delta(ca, A.counters()),
+             {"rx-zc": n, "misdirected": n})
+
+    ca, cb = A.counters(), B.counters()
+    s = send(n, sb, BCAST)
     got, _ = A.receive(s)
-    check_eq("broadcast reaches A", len(got), n)
+    check_eq("broadcast on B's queue reaches A", len(got), n)
     got, _ = B.receive(s)
     check_eq("and B", len(got), n)
-    check_eq("PD a: broadcast copied once per frame",
-             delta(ca, A.counters()),
+    check_eq("PD b (trust-guest): broadcast copied once per frame",
+             delta(cb, B.counters()),
              {"rx-zc": n, "rx-copy": n, "redirect-copy": n})
+    ca = A.counters()
+    s = send(n, sa, BCAST)
+    got, _ = A.receive(s, timeout=2)
+    check_eq("broadcast on A's queue reaches neither A", len(got), 0)
+    got, _ = B.receive(s, timeout=1)
+    check_eq("nor B", len(got), 0)
+    check_eq("PD a: broadcast dropped (drop-redirect), nothing copied",
+             delta(ca, A.counters()), {"rx-zc": n, "drop-redirect": n})
 
     C = VM("zvC", MAC_C, None, page=False, pd=A.pd, nl=A.nl)
     vms.append(C)
@@ -176,7 +195,8 @@ try:
     def refused(what, bad):
         """Post bad (descriptor ids set up by the caller) ahead of RESERVE
         good buffers: posting stops at it, counted once; a broadcast then
-        takes it on the copy path."""
+        for A from B's queue (PD b trusts its guest) takes it on the copy
+        path."""
         c0 = A.counters()
         A.receive([], timeout=1)
         good, stock[:] = stock[:RESERVE], stock[RESERVE:]
@@ -185,7 +205,7 @@ try:
                        c0["post-refused"] + 1)
         check(f"{what}: refused and counted", ok_,
               str(delta(c0, A.counters())))
-        s = send(len(bad), sa, BCAST)
+        s = send(len(bad), sb, MAC_A)
         got, _ = A.receive(s, repost=False)
         check_eq(f"{what}: the buffer serves the copy path instead",
                  len(got), len(bad))

@@ -108,10 +108,14 @@ class Memory:
                 "len": self.size - offset if length is None else length}
 
 
-def pd_create(nl, ranges, mode=None):
+def pd_create(nl, ranges, mode=None, trust=False):
+    """A PD of ranges; with trust, copies of its frames may leave for
+    targets outside it (trust-guest)."""
     req = {"range": ranges}
     if mode is not None:
         req["mode"] = mode
+    if trust:
+        req["trust-guest"] = True
     return nl.do("pd-create", req)["id"]
 
 

@@ -40,7 +40,8 @@ class VM:
     """A userspace VM: a tap, vhost-net, guest memory in a page-mode PD,
     bound to RX queue queue of the NIC (None: not bound)."""
 
-    def __init__(self, name, mac, queue, page=True, pd=None, nl=None):
+    def __init__(self, name, mac, queue, page=True, pd=None, nl=None,
+                 trust=False):
         self.name, self.mac = name, mac
         self.fd = open_tap(name)
         self.ifindex = ifindex(name)
@@ -48,7 +49,7 @@ class VM:
         self.own_nl = nl is None
         self.nl = nl or netdev()
         self.pd = pd or pd_create(self.nl, [self.vq.buf_range()],
-                                  mode="page")
+                                  mode="page", trust=trust)
         if queue is not None:
             self.nl.do("pd-bind", {"id": self.pd, "ifindex": idx,
                                    "queue-id": queue})

@@ -42,71 +42,11 @@
 
 #include "netdev-genl-gen.h"
 #include "page_pool_priv.h"
-
-/* Bounds on what one pd-create may register. */
-#define PP_ZC_MAX_RANGES	64
-#define PP_ZC_MAX_PAGES		((unsigned long)(SZ_16G >> PAGE_SHIFT))
-
-/* The PD's pages mapped for one device and direction. */
-struct pp_zc_dma_map {
-	struct list_head node;		/* in pd->dma_maps, RCU */
-	struct device *dev;
-	enum dma_data_direction dir;
-	refcount_t users;		/* page_pools using this mapping */
-	unsigned long nr_mapped;
-	struct rcu_head rcu;
-	dma_addr_t addrs[];
-};
-
-struct pp_zc_stats {
-	unsigned long v[PP_ZC_STAT_MAX];
-};
-
-/* One user range of a PD, as pd-create gave it. */
-struct pp_zc_range {
-	unsigned long addr;
-	unsigned long npages;
-};
-
-struct page_pool_zc_pd {
-	struct net_iov_area area;	/* one net_iov per page */
-	struct page **pages;		/* pinned pages, same index */
-	u32 id;
-	enum netdev_pd_mode mode;
-	refcount_t refs;
-	bool closed;			/* owner gone, under RTNL */
-
-	struct net *net;
-	struct mm_struct *mm;		/* locked_vm charged here */
-	struct pp_zc_range *ranges;	/* where the pages were pinned */
-	unsigned int nr_ranges;
-
-	spinlock_t lock;		/* protects posted, nr_posted, busy, revoked */
-	u32 *posted;			/* stack of posted page indexes */
-	unsigned long nr_posted;
-	unsigned long *busy;		/* posted or taken by a page_pool */
-	unsigned long *revoked;		/* page mode: the consumer's on return */
-
-	atomic_long_t inflight;
-	struct pp_zc_stats __percpu *stats;
-
-	struct mutex dma_lock;		/* serialises dma_maps writers */
-	struct list_head dma_maps;
-
-	struct xarray bound_rxqs;	/* under RTNL */
-	struct xarray ports;		/* ifindex -> attached netdev, RTNL */
-	struct list_head sock_node;	/* in netdev_nl_sock::pds */
-	struct work_struct free_work;
-};
+#include "page_pool_zc.h"
 
 static DEFINE_XARRAY_FLAGS(pp_zc_pds, XA_FLAGS_ALLOC1);
 
 static const struct memory_provider_ops pp_zc_ops;
-
-static struct page_pool_zc_pd *pp_zc_niov_pd(const struct net_iov *niov)
-{
-	return container_of(net_iov_owner(niov), struct page_pool_zc_pd, area);
-}
 
 /*** Protection domain lifetime ***/
 
@@ -561,6 +501,9 @@ static int pp_zc_init(struct page_pool *pool)
 
 	if (!pd)
 		return -EINVAL;
+	/* The NIC gets the PD's own mappings, through the page_pool. */
+	if (!pool->dma_map)
+		return -EOPNOTSUPP;
 	if (pool->p.order != 0)
 		return -E2BIG;
 
@@ -772,38 +715,6 @@ bool page_pool_zc_netmem_in_pd(netmem_ref netmem,
 }
 EXPORT_SYMBOL_GPL(page_pool_zc_netmem_in_pd);
 
-/* What xdp_convert_zc_to_xdp_frame() needs to know of the source. */
-static struct xdp_rxq_info pp_zc_copy_rxq = {
-	.mem.type	= MEM_TYPE_PAGE_POOL_ZC,
-};
-
-/**
- * page_pool_zc_copy_frame() - copy a raw PD frame into kernel memory
- * @frame: the frame, a PD buffer with a page_pool reference
- *
- * For an ndo_tx_raw implementation that received a frame it must not
- * keep (another PD's page). The copy is counted in rx-copy; @frame keeps
- * its reference, for page_pool_zc_raw_frame_free().
- *
- * Return: an xdp_frame in a kernel page, or NULL.
- */
-struct xdp_frame *
-page_pool_zc_copy_frame(const struct netdev_tx_raw_frame *frame)
-{
-	struct page_pool_zc_xdp_buff zxdp;
-
-	if (WARN_ON_ONCE(frame->offset > PAGE_SIZE ||
-			 frame->len > PAGE_SIZE - frame->offset))
-		return NULL;
-
-	xdp_init_buff(&zxdp.xdp, PAGE_SIZE, &pp_zc_copy_rxq);
-	xdp_prepare_buff(&zxdp.xdp, page_pool_zc_netmem_address(frame->netmem),
-			 frame->offset, frame->len, false);
-	zxdp.netmem = frame->netmem;
-	return xdp_convert_zc_to_xdp_frame(&zxdp.xdp);
-}
-EXPORT_SYMBOL_GPL(page_pool_zc_copy_frame);
-
 /**
  * page_pool_zc_raw_frame_free() - release a raw frame's buffer
  * @frame: a frame given to ndo_tx_raw: by the device for a frame it took,
@@ -822,12 +733,25 @@ EXPORT_SYMBOL_GPL(page_pool_zc_raw_frame_free);
 
 /*** Creation ***/
 
+/* Index of the first of @r[0..@n) that [@addr, @addr + @len) overlaps, or @n. */
+static unsigned int pp_zc_range_overlap(const struct pp_zc_range *r,
+					unsigned int n, u64 addr, u64 len)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		if (addr < r[i].addr + (r[i].npages << PAGE_SHIFT) &&
+		    r[i].addr < addr + len)
+			break;
+	return i;
+}
+
 static int pp_zc_parse_ranges(struct genl_info *info, struct pp_zc_range *r,
 			      unsigned int *nr_ranges, unsigned long *npages)
 {
 	struct nlattr *tb[ARRAY_SIZE(netdev_pd_range_nl_policy)];
 	struct netlink_ext_ack *extack = info->extack;
-	unsigned int n = 0;
+	unsigned int n = 0, i;
 	struct nlattr *attr;
 	u64 addr, len;
 	int rem, err;
@@ -862,6 +786,14 @@ static int pp_zc_parse_ranges(struct genl_info *info, struct pp_zc_range *r,
 						"range too large (at most %lu pages in a PD)",
 						PP_ZC_MAX_PAGES);
 			return -E2BIG;
+		}
+
+		/* One page, one net_iov: else two DMAs could target a page. */
+		i = pp_zc_range_overlap(r, n, addr, len);
+		if (i < n) {
+			NL_SET_ERR_MSG_ATTR_FMT(extack, attr,
+						"range %u overlaps range %u", n, i);
+			return -EINVAL;
 		}
 
 		r[n].addr = addr;
@@ -1014,6 +946,7 @@ int netdev_nl_pd_create_doit(struct sk_buff *skb, struct genl_info *info)
 	}
 	pd->mm = current->mm;
 	mmgrab(pd->mm);
+	pd->trust_guest = nla_get_flag(info->attrs[NETDEV_A_PD_TRUST_GUEST]);
 
 	err = pp_zc_pin(pd, ranges, nr_ranges, extack);
 	if (err)
@@ -1207,6 +1140,7 @@ int netdev_nl_pd_unbind_doit(struct sk_buff *skb, struct genl_info *info)
 		err = -ERANGE;
 		goto out_end;
 	}
+	rxq_idx = array_index_nospec(rxq_idx, dev->real_num_rx_queues);
 	rxq = __netif_get_rx_queue(dev, rxq_idx);
 
 	xa_for_each(&pd->bound_rxqs, xa_idx, bound)
@@ -1406,6 +1340,9 @@ static int pp_zc_nl_fill_stats(struct sk_buff *rsp, struct page_pool_zc_pd *pd)
 		[PP_ZC_STAT_PORT_COPY]		= NETDEV_A_PD_PORT_COPY,
 		[PP_ZC_STAT_GUEST_ZC]		= NETDEV_A_PD_GUEST_ZC,
 		[PP_ZC_STAT_POST_REFUSED]	= NETDEV_A_PD_POST_REFUSED,
+		[PP_ZC_STAT_DROP_PASS]		= NETDEV_A_PD_DROP_PASS,
+		[PP_ZC_STAT_DROP_TX]		= NETDEV_A_PD_DROP_TX,
+		[PP_ZC_STAT_DROP_REDIRECT]	= NETDEV_A_PD_DROP_REDIRECT,
 	};
 	struct pp_zc_stats stats;
 	int i;
@@ -1451,6 +1388,7 @@ static int pp_zc_pd_nl_fill(struct sk_buff *rsp, struct page_pool_zc_pd *pd,
 	    nla_put_uint(rsp, NETDEV_A_PD_POSTED, READ_ONCE(pd->nr_posted)) ||
 	    nla_put_uint(rsp, NETDEV_A_PD_INFLIGHT,
 			 atomic_long_read(&pd->inflight)) ||
+	    (pd->trust_guest && nla_put_flag(rsp, NETDEV_A_PD_TRUST_GUEST)) ||
 	    pp_zc_nl_fill_stats(rsp, pd))
 		goto err_cancel;
 

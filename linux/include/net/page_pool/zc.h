@@ -28,20 +28,25 @@
  *    buffer, for the XDP program and for copies; the guest can rewrite the
  *    bytes at any time, so nothing read there may be trusted twice;
  *  - the xdp_buff is a &struct page_pool_zc_xdp_buff, registered with
- *    memory type %MEM_TYPE_PAGE_POOL_ZC, so the XDP core copies the frame
- *    before it leaves the driver (redirect, XDP_TX, xskmap), except for a
- *    redirect to a devmap port attached to the frame's own PD, which gets
- *    {netmem, offset, length} through ndo_tx_raw with a page_pool
- *    reference of its own; the driver's reference stays the driver's
- *    whatever the verdict and whether or not the redirect succeeded, and
- *    the driver returns it to its page_pool;
+ *    memory type %MEM_TYPE_PAGE_POOL_ZC. A redirect to a devmap port
+ *    attached to the frame's own PD gets {netmem, offset, length} through
+ *    ndo_tx_raw with a page_pool reference of its own (or a copy, where
+ *    the port cannot take the page). Any other target (XDP_TX, another
+ *    device or PD, cpumap, xskmap, broadcast) gets a copy made by the XDP
+ *    core only if the PD trusts its guest, else the frame is dropped and
+ *    counted; the driver's reference stays the driver's whatever the
+ *    verdict and whether or not the redirect succeeded, and the driver
+ *    returns it to its page_pool;
+ *  - XDP_PASS, or no XDP program: the driver asks page_pool_zc_may_leave()
+ *    (%PP_ZC_STAT_DROP_PASS) before it copies the frame into an skb;
  *  - page_pool_zc_count_rx() and page_pool_zc_count_copy() keep the PD's
  *    frame counters.
  *
  * A device implementing ndo_tx_raw (tun/tap) keeps frames whose page is
  * in the PD it is attached to (page_pool_zc_netmem_in_pd() against its
- * &net_device.tx_raw_pd), copies others with page_pool_zc_copy_frame(),
- * and releases each frame it took with page_pool_zc_raw_frame_free().
+ * &net_device.tx_raw_pd), copies others with page_pool_zc_copy_frame()
+ * (which refuses unless their PD trusts its guest), and releases each
+ * frame it took with page_pool_zc_raw_frame_free().
  */
 
 /**
@@ -84,12 +89,18 @@ page_pool_zc_xdp_buff(struct xdp_buff *xdp)
  * @PP_ZC_STAT_RX_COPY: frame copied out of a PD page into kernel memory
  * @PP_ZC_STAT_STARVED: page allocation refused, nothing posted
  * @PP_ZC_STAT_REDIRECT_ZC: frame handed to a port of its PD, no copy
- * @PP_ZC_STAT_REDIRECT_COPY: redirected frame copied (any other target)
+ * @PP_ZC_STAT_REDIRECT_COPY: redirected frame copied
  * @PP_ZC_STAT_MISDIRECTED: redirect target was a port of another PD
  * @PP_ZC_STAT_PORT_COPY: zero-copy frame copied out by the port's reader
  * @PP_ZC_STAT_GUEST_ZC: frame completed in the guest buffer it was written to
  * @PP_ZC_STAT_POST_REFUSED: guest buffer of the page layout not posted
+ * @PP_ZC_STAT_DROP_PASS: dropped, not passed to the host stack
+ * @PP_ZC_STAT_DROP_TX: dropped, not sent back out (XDP_TX)
+ * @PP_ZC_STAT_DROP_REDIRECT: dropped, not redirected outside the PD
  * @PP_ZC_STAT_MAX: number of counters
+ *
+ * The three drops, and misdirected, count frames that would have left for
+ * a target outside their PD, which only a PD that trusts its guest allows.
  */
 enum page_pool_zc_stat {
 	PP_ZC_STAT_RX_ZC,
@@ -101,6 +112,9 @@ enum page_pool_zc_stat {
 	PP_ZC_STAT_PORT_COPY,
 	PP_ZC_STAT_GUEST_ZC,
 	PP_ZC_STAT_POST_REFUSED,
+	PP_ZC_STAT_DROP_PASS,
+	PP_ZC_STAT_DROP_TX,
+	PP_ZC_STAT_DROP_REDIRECT,
 	PP_ZC_STAT_MAX
 };
 
@@ -117,8 +131,12 @@ void *page_pool_zc_netmem_address(netmem_ref netmem);
 void page_pool_zc_count(netmem_ref netmem, enum page_pool_zc_stat stat);
 bool page_pool_zc_netmem_in_pd(netmem_ref netmem,
 			       const struct page_pool_zc_pd *pd);
+bool page_pool_zc_may_leave(netmem_ref netmem, enum page_pool_zc_stat stat);
+struct xdp_frame *page_pool_zc_xdp_copy(struct xdp_buff *xdp);
+struct xdp_frame *page_pool_zc_xdp_tx_frame(struct xdp_buff *xdp);
 struct xdp_frame *
-page_pool_zc_copy_frame(const struct netdev_tx_raw_frame *frame);
+page_pool_zc_copy_frame(const struct netdev_tx_raw_frame *frame,
+			enum page_pool_zc_stat stat);
 void page_pool_zc_raw_frame_free(const struct netdev_tx_raw_frame *frame);
 
 struct page_pool_zc_pd *page_pool_zc_pd_get(struct net *net, u32 id);
@@ -159,8 +177,26 @@ static inline bool page_pool_zc_netmem_in_pd(netmem_ref netmem,
 	return false;
 }
 
+static inline bool page_pool_zc_may_leave(netmem_ref netmem,
+					  enum page_pool_zc_stat stat)
+{
+	return false;
+}
+
+static inline struct xdp_frame *page_pool_zc_xdp_copy(struct xdp_buff *xdp)
+{
+	return NULL;
+}
+
 static inline struct xdp_frame *
-page_pool_zc_copy_frame(const struct netdev_tx_raw_frame *frame)
+page_pool_zc_xdp_tx_frame(struct xdp_buff *xdp)
+{
+	return NULL;
+}
+
+static inline struct xdp_frame *
+page_pool_zc_copy_frame(const struct netdev_tx_raw_frame *frame,
+			enum page_pool_zc_stat stat)
 {
 	return NULL;
 }
