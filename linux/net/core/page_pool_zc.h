@@ -50,7 +50,7 @@ struct page_pool_zc_pd {
 	enum netdev_pd_mode mode;
 	refcount_t refs;
 	bool closed;			/* owner gone, under RTNL */
-	bool trust_guest;		/* copies may leave for anywhere */
+	bool trust_guest;		/* copies may leave; set before the PD is visible */
 
 	struct net *net;
 	struct mm_struct *mm;		/* locked_vm charged here */

@@ -32,7 +32,7 @@ bool page_pool_zc_may_leave(netmem_ref netmem, enum page_pool_zc_stat stat)
 {
 	struct page_pool_zc_pd *pd = pp_zc_niov_pd(netmem_to_net_iov(netmem));
 
-	if (READ_ONCE(pd->trust_guest))
+	if (pd->trust_guest)
 		return true;
 	this_cpu_inc(pd->stats->v[stat]);
 	return false;
