@@ -46,8 +46,6 @@
 
 static DEFINE_XARRAY_FLAGS(pp_zc_pds, XA_FLAGS_ALLOC1);
 
-static const struct memory_provider_ops pp_zc_ops;
-
 /*** Protection domain lifetime ***/
 
 static void pp_zc_pd_unpin(struct page_pool_zc_pd *pd)
@@ -351,37 +349,6 @@ bool page_pool_zc_take_page(const struct netdev_tx_raw_frame *frame)
 }
 EXPORT_SYMBOL_GPL(page_pool_zc_take_page);
 
-/**
- * page_pool_zc_pd_reclaim() - take back the pages a PD's queues hold
- * @pd: the PD
- *
- * Restarts every RX queue bound to @pd: the pages in their rings and
- * page_pool caches go back to @pd (in page mode: to the consumer), and
- * the NIC writes none of them again until they are posted again. Frames
- * already received keep their pages until they are consumed.
- *
- * Context: process; takes RTNL.
- */
-void page_pool_zc_pd_reclaim(struct page_pool_zc_pd *pd)
-{
-	struct netdev_rx_queue *rxq;
-	unsigned long xa_idx;
-	int err;
-
-	rtnl_lock();
-	xa_for_each(&pd->bound_rxqs, xa_idx, rxq) {
-		err = netdev_rx_queue_restart(rxq->dev,
-					      get_netdev_rx_queue_index(rxq));
-		if (err)
-			netdev_warn(rxq->dev,
-				    "page_pool_zc: PD %u: restarting rx queue %u failed: %d\n",
-				    pd->id, get_netdev_rx_queue_index(rxq),
-				    err);
-	}
-	rtnl_unlock();
-}
-EXPORT_SYMBOL_GPL(page_pool_zc_pd_reclaim);
-
 /*** DMA mappings, one per device and direction, shared by page_pools ***/
 
 static struct pp_zc_dma_map *
@@ -603,7 +570,7 @@ static void pp_zc_uninstall(void *mp_priv, struct netdev_rx_queue *rxq)
 	rxq->mp_params.mp_priv = NULL;
 }
 
-static const struct memory_provider_ops pp_zc_ops = {
+const struct memory_provider_ops pp_zc_ops = {
 	.init			= pp_zc_init,
 	.destroy		= pp_zc_destroy,
 	.alloc_netmems		= pp_zc_alloc_netmems,
@@ -847,19 +814,21 @@ static struct page_pool_zc_pd *pp_zc_pd_alloc(const struct pp_zc_range *r,
 	struct page_pool_zc_pd *pd;
 	unsigned long i;
 
-	pd = kzalloc(sizeof(*pd), GFP_KERNEL);
+	pd = kzalloc(sizeof(*pd), GFP_KERNEL_ACCOUNT);
 	if (!pd)
 		return NULL;
 	mutex_init(&pd->dma_lock);
 
-	pd->pages = kvcalloc(npages, sizeof(*pd->pages), GFP_KERNEL);
+	/* About 60 bytes a page, charged to the creator's memory cgroup. */
+	pd->pages = kvcalloc(npages, sizeof(*pd->pages), GFP_KERNEL_ACCOUNT);
 	pd->area.niovs = kvcalloc(npages, sizeof(*pd->area.niovs),
-				  GFP_KERNEL);
-	pd->posted = kvcalloc(npages, sizeof(*pd->posted), GFP_KERNEL);
-	pd->busy = bitmap_zalloc(npages, GFP_KERNEL);
-	pd->revoked = bitmap_zalloc(npages, GFP_KERNEL);
-	pd->stats = alloc_percpu(struct pp_zc_stats);
-	pd->ranges = kmemdup_array(r, nr_ranges, sizeof(*r), GFP_KERNEL);
+				  GFP_KERNEL_ACCOUNT);
+	pd->posted = kvcalloc(npages, sizeof(*pd->posted), GFP_KERNEL_ACCOUNT);
+	pd->busy = bitmap_zalloc(npages, GFP_KERNEL_ACCOUNT);
+	pd->revoked = bitmap_zalloc(npages, GFP_KERNEL_ACCOUNT);
+	pd->stats = alloc_percpu_gfp(struct pp_zc_stats, GFP_KERNEL_ACCOUNT);
+	pd->ranges = kmemdup_array(r, nr_ranges, sizeof(*r),
+				   GFP_KERNEL_ACCOUNT);
 	if (!pd->pages || !pd->area.niovs || !pd->posted || !pd->busy ||
 	    !pd->revoked || !pd->stats || !pd->ranges)
 		goto err_free;
@@ -876,6 +845,7 @@ static struct page_pool_zc_pd *pp_zc_pd_alloc(const struct pp_zc_range *r,
 	xa_init_flags(&pd->bound_rxqs, XA_FLAGS_ALLOC);
 	xa_init(&pd->ports);
 	INIT_WORK(&pd->free_work, pp_zc_pd_free_work);
+	pp_zc_reclaim_init(pd);
 
 	/* Region mode: everything posted, popped in ascending order. */
 	if (mode == NETDEV_PD_MODE_REGION) {
@@ -931,18 +901,19 @@ int netdev_nl_pd_create_doit(struct sk_buff *skb, struct genl_info *info)
 		goto err_free_rsp;
 	}
 
-	pd = pp_zc_pd_alloc(ranges, nr_ranges, npages, mode);
-	if (!pd) {
-		err = -ENOMEM;
-		goto err_free_rsp;
-	}
-
+	/* Before anything is allocated by the page. */
 	err = account_locked_vm(current->mm, npages, true);
 	if (err) {
 		NL_SET_ERR_MSG_FMT(extack,
 				   "%lu pages exceed the locked memory limit (RLIMIT_MEMLOCK)",
 				   npages);
-		goto err_free_pd;
+		goto err_free_rsp;
+	}
+
+	pd = pp_zc_pd_alloc(ranges, nr_ranges, npages, mode);
+	if (!pd) {
+		err = -ENOMEM;
+		goto err_unaccount;
 	}
 	pd->mm = current->mm;
 	mmgrab(pd->mm);
@@ -950,7 +921,7 @@ int netdev_nl_pd_create_doit(struct sk_buff *skb, struct genl_info *info)
 
 	err = pp_zc_pin(pd, ranges, nr_ranges, extack);
 	if (err)
-		goto err_unaccount;
+		goto err_free_pd;
 	pd->net = get_net(genl_info_net(info));
 
 	/* Reserve the id; the PD becomes visible once complete. */
@@ -977,11 +948,11 @@ err_erase_id:
 err_put_net:
 	put_net(pd->net);
 	unpin_user_pages(pd->pages, npages);
-err_unaccount:
-	account_locked_vm(pd->mm, npages, false);
-	mmdrop(pd->mm);
 err_free_pd:
+	mmdrop(pd->mm);
 	pp_zc_pd_free_mem(pd);
+err_unaccount:
+	account_locked_vm(current->mm, npages, false);
 err_free_rsp:
 	nlmsg_free(rsp);
 err_free_ranges:
@@ -1049,8 +1020,9 @@ static int pp_zc_bind_begin(struct genl_info *info,
 		return -ENOENT;
 
 	rtnl_lock();
-	/* Closing unbinds and detaches everything under RTNL: nothing to
-	 * add, and nothing left to take back.
+	/* Closing unbinds and detaches everything under RTNL (a queue that
+	 * fails to restart is unbound by the PD's reclaim work): nothing to
+	 * add, nothing for the owner to take back.
 	 */
 	if ((*pd)->closed) {
 		NL_SET_ERR_MSG(info->extack, "protection domain is being destroyed");
@@ -1098,28 +1070,6 @@ out_end:
 	return err;
 }
 
-/* Unbind one queue of @pd. Unless @force, a queue that fails to restart
- * stays bound and the error is returned.
- */
-static int pp_zc_unbind_rxq(struct page_pool_zc_pd *pd, unsigned long xa_idx,
-			    struct netdev_rx_queue *rxq, bool force)
-{
-	const struct pp_memory_provider_params p = {
-		.mp_priv	= pd,
-		.mp_ops		= &pp_zc_ops,
-	};
-	unsigned int rxq_idx = get_netdev_rx_queue_index(rxq);
-	int err = 0;
-
-	if (force)
-		__net_mp_close_rxq(rxq->dev, rxq_idx, &p);
-	else
-		err = __net_mp_try_close_rxq(rxq->dev, rxq_idx, &p);
-	if (!err)
-		xa_erase(&pd->bound_rxqs, xa_idx);
-	return err;
-}
-
 int netdev_nl_pd_unbind_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct netdev_rx_queue *rxq, *bound;
@@ -1153,7 +1103,7 @@ int netdev_nl_pd_unbind_doit(struct sk_buff *skb, struct genl_info *info)
 		goto out_end;
 	}
 
-	err = pp_zc_unbind_rxq(pd, xa_idx, rxq, false);
+	err = pp_zc_unbind_rxq(pd, xa_idx, rxq);
 	if (err)
 		NL_SET_ERR_MSG(info->extack,
 			       "driver failed to restart the queue: still bound");
@@ -1265,13 +1215,9 @@ subsys_initcall(page_pool_zc_init);
 
 static void pp_zc_pd_close(struct page_pool_zc_pd *pd)
 {
-	struct netdev_rx_queue *rxq;
-	unsigned long xa_idx;
-
 	rtnl_lock();
 	WRITE_ONCE(pd->closed, true);
-	xa_for_each(&pd->bound_rxqs, xa_idx, rxq)
-		pp_zc_unbind_rxq(pd, xa_idx, rxq, true);
+	pp_zc_pd_close_rxqs(pd);
 	pp_zc_detach_all(pd);
 	rtnl_unlock();
 
@@ -1343,6 +1289,7 @@ static int pp_zc_nl_fill_stats(struct sk_buff *rsp, struct page_pool_zc_pd *pd)
 		[PP_ZC_STAT_DROP_PASS]		= NETDEV_A_PD_DROP_PASS,
 		[PP_ZC_STAT_DROP_TX]		= NETDEV_A_PD_DROP_TX,
 		[PP_ZC_STAT_DROP_REDIRECT]	= NETDEV_A_PD_DROP_REDIRECT,
+		[PP_ZC_STAT_RECLAIM_RETRY]	= NETDEV_A_PD_RECLAIM_RETRY,
 	};
 	struct pp_zc_stats stats;
 	int i;

@@ -14,6 +14,7 @@
 #include <linux/spinlock.h>
 #include <linux/workqueue.h>
 #include <linux/xarray.h>
+#include <net/netdev_rx_queue.h>
 #include <net/netmem.h>
 #include <net/page_pool/zc.h>
 #include <uapi/linux/netdev.h>
@@ -69,11 +70,19 @@ struct page_pool_zc_pd {
 	struct mutex dma_lock;		/* serialises dma_maps writers */
 	struct list_head dma_maps;
 
-	struct xarray bound_rxqs;	/* under RTNL */
+	struct xarray bound_rxqs;	/* RTNL; marked: restart failed */
 	struct xarray ports;		/* ifindex -> attached netdev, RTNL */
 	struct list_head sock_node;	/* in netdev_nl_sock::pds */
 	struct work_struct free_work;
+	struct delayed_work reclaim_work; /* restarts that failed, again */
 };
+
+extern const struct memory_provider_ops pp_zc_ops;
+
+int pp_zc_unbind_rxq(struct page_pool_zc_pd *pd, unsigned long xa_idx,
+		     struct netdev_rx_queue *rxq);
+void pp_zc_reclaim_init(struct page_pool_zc_pd *pd);
+void pp_zc_pd_close_rxqs(struct page_pool_zc_pd *pd);
 
 static inline struct page_pool_zc_pd *pp_zc_niov_pd(const struct net_iov *niov)
 {

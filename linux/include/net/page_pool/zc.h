@@ -97,6 +97,7 @@ page_pool_zc_xdp_buff(struct xdp_buff *xdp)
  * @PP_ZC_STAT_DROP_PASS: dropped, not passed to the host stack
  * @PP_ZC_STAT_DROP_TX: dropped, not sent back out (XDP_TX)
  * @PP_ZC_STAT_DROP_REDIRECT: dropped, not redirected outside the PD
+ * @PP_ZC_STAT_RECLAIM_RETRY: a queue restart that had failed tried again
  * @PP_ZC_STAT_MAX: number of counters
  *
  * The three drops, and misdirected, count frames that would have left for
@@ -115,6 +116,7 @@ enum page_pool_zc_stat {
 	PP_ZC_STAT_DROP_PASS,
 	PP_ZC_STAT_DROP_TX,
 	PP_ZC_STAT_DROP_REDIRECT,
+	PP_ZC_STAT_RECLAIM_RETRY,
 	PP_ZC_STAT_MAX
 };
 
@@ -148,7 +150,8 @@ int page_pool_zc_pd_index(const struct page_pool_zc_pd *pd,
 			  const struct mm_struct *mm, unsigned long uaddr,
 			  unsigned long *index);
 bool page_pool_zc_take_page(const struct netdev_tx_raw_frame *frame);
-void page_pool_zc_pd_reclaim(struct page_pool_zc_pd *pd);
+int page_pool_zc_pd_reclaim(struct page_pool_zc_pd *pd);
+bool page_pool_zc_pd_reclaim_pending(struct page_pool_zc_pd *pd);
 void page_pool_zc_pd_count(struct page_pool_zc_pd *pd,
 			   enum page_pool_zc_stat stat);
 unsigned long page_pool_zc_netmem_index(netmem_ref netmem);
