@@ -55,6 +55,7 @@ if [ "${2:-}" = tmpfs ]; then
 	mount -t tmpfs tmpfs /var/tmp
 fi
 mount -t bpf bpf /sys/fs/bpf
+mount -t cgroup2 cgroup2 /sys/fs/cgroup
 mount -t debugfs debugfs /sys/kernel/debug
 mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
 hostname zc-guest

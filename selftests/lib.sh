@@ -41,6 +41,26 @@ skip()
 	echo "ok $name # SKIP $*"
 }
 
+# zc_built_with SYMBOL: the running kernel has SYMBOL (/proc/kallsyms),
+# what its config built whatever the interfaces under test say.
+zc_built_with()
+{
+	awk -v s="$1" '$3 == s { found = 1; exit } END { exit !found }' /proc/kallsyms
+}
+
+# zc_need_pd NAME: the kernel has the PD commands; exits with a SKIP on a
+# kernel built without CONFIG_PAGE_POOL_ZC, a failure on one built with it.
+zc_need_pd()
+{
+	python3 "$ZC_SELFTESTS/vm/pd_tool.py" ids >/dev/null 2>&1 && return 0
+	if zc_built_with netdev_nl_pd_create_doit; then
+		fail "$1" "kernel built with CONFIG_PAGE_POOL_ZC, but pd-get fails"
+		exit 1
+	fi
+	skip "$1" "kernel without CONFIG_PAGE_POOL_ZC"
+	exit 0
+}
+
 # check NAME CMD...: ok when CMD succeeds; its output is shown on failure.
 check()
 {

@@ -85,8 +85,10 @@ def open_tap(name):
     return fd
 
 
-def find_sports(nic):
-    """A UDP source port for each RX queue (the flow hash picks the queue)."""
+def find_sports(nic, vlan=None):
+    """A UDP source port for each RX queue (the flow hash picks the queue).
+    The host's tap hashes a tagged frame with its VLAN id, so a flow's
+    queue depends on its tag too: pass vlan for tagged frames."""
     prog, maps = f"{PIN}/demux_probe", f"{PIN}/demux_probe_maps"
     sh(f"mkdir -p {PIN}; rm -rf {prog} {maps}")
     sh(f"bpftool prog load {BPF}/xdp_count.bpf.o {prog} type xdp "
@@ -97,7 +99,7 @@ def find_sports(nic):
     found = {}
     for sport in range(5000, 5016):
         before = [ethtool_sum(nic, f"^rx{q}_xdp_packets$") for q in (0, 1)]
-        send(10, sport, MAC_X)
+        send(10, sport, MAC_X, vlan=vlan)
         wait_for(5, lambda: sum(ethtool_sum(nic, f"^rx{q}_xdp_packets$")
                                 for q in (0, 1)) - sum(before) >= 10)
         d = [ethtool_sum(nic, f"^rx{q}_xdp_packets$") - before[q]
@@ -145,7 +147,7 @@ def add_port(ifidx, mac, segment=True, path=DEMUX):
 def pd_counters(nl, pd, names=("rx-zc", "rx-copy", "redirect-zc",
                                "redirect-copy", "misdirected", "port-copy",
                                "guest-zc", "post-refused", "drop-pass",
-                               "drop-tx", "drop-redirect")):
+                               "drop-tx", "drop-redirect", "reclaim-retry")):
     from zclib import pd_get
     info = pd_get(nl, pd)
     return {k: info.get(k, 0) for k in names}

@@ -16,7 +16,9 @@ stuck queue.
     vhost-net posting a guest buffer (page_pool_zc_post_page; when every
     post fails the queue runs dry, and vhost-net's retry must post again
     with no frame or kick to start it) and the NIC's page allocations
-    (pp_zc_alloc_netmems) under traffic;
+    (pp_zc_alloc_netmems) under traffic, and restarting a queue
+    (pp_zc_rxq_restart) as vhost-net stops: no buffer goes back to the
+    guest while the NIC can write it, and the restart is retried;
  3. failslab and fail_page_alloc for every atomic allocation (softirq:
     NIC refill, XDP, tap, vhost-net) while two VMs receive; afterwards
     both receive every frame in place again.
@@ -35,10 +37,11 @@ import time
 
 from demuxlib import (DEMUX, add_port, delta, load_demux, open_tap,
                       rx_both_queues, send)
-from zclib import (Memory, NlError, check, check_eq, finish,
-                   ifindex, log, netdev, pd_create, pd_get, pd_ids, skip, sh,
-                   status_kb, wait_for)
-from zcvm import VM, setup, teardown
+from zclib import (Memory, NlError, built_with, check, check_eq, fail,
+                   finish, ifindex, log, netdev, pd_create, pd_get, pd_ids,
+                   skip, sh, status_kb, wait_for)
+from vhost import DATA_OFFSET, PAGE
+from zcvm import NUM, VM, setup, teardown
 
 DBG = "/sys/kernel/debug"
 ENOMEM, ENOBUFS = 12, 105
@@ -50,12 +53,16 @@ ap.add_argument("--cycles", type=int, default=int(
 args = ap.parse_args()
 
 if not os.path.isdir(f"{DBG}/fail_function"):
+    if built_with("fei_kprobe_handler"):
+        fail("setup", "kernel built with CONFIG_FAIL_FUNCTION, but no "
+             f"{DBG}/fail_function")
+        finish()
     skip("fault_inject", "kernel without fault injection (FLAVOUR=debug)")
     raise SystemExit(0)
 
 injected = survived = 0
 POINTS = ("pp_zc_pin", "pp_zc_dma_map_get", "page_pool_zc_post_page",
-          "pp_zc_alloc_netmems")
+          "pp_zc_alloc_netmems", "pp_zc_rxq_restart")
 
 
 def put(path, value):
@@ -135,6 +142,9 @@ def phase_done(name, ok_, faults):
     global survived
     n = sum(f.count for f in faults)
     log(f"{name}: {n} failures injected")
+    # A phase whose fault never fired tested nothing.
+    ok_ &= check(f"{name}: faults were injected", n > 0,
+                 str([(f.func or f.name, f.count) for f in faults]))
     if ok_:
         survived += n
     return ok_
@@ -287,11 +297,13 @@ try:
     # retry timer alone must post A's buffers again.
     f2 = Fault("fail_function", 100, func="page_pool_zc_post_page",
                retval=-ENOMEM)
+    st = A.starved()
     with f2:
         got, = flow([(A, sa)], 400, 400)
     log(f"posting always fails: {got} of 400 frames")
-    ok2 &= check("posting always fails: A's queue ran dry", got < 400,
-                 f"{got} of 400")
+    ok2 &= check("posting always fails: A's queue ran dry (starved counted)",
+                 got < 400 and A.starved() > st,
+                 f"{got} of 400, starved {st} -> {A.starved()}")
     time.sleep(0.5)
     ok2 &= in_place("posting works again without a kick", A, sa)
     phase_done("vhost-net posting", ok2, [f, f2])
@@ -306,6 +318,64 @@ try:
     ok2 = in_place("page allocation works again", A, sa)
     ok2 &= in_place("page allocation works again", B, sb)
     phase_done("NIC page allocation", ok2, [f])
+
+    # A's vhost-net stops (backend -1, as a VMM on a guest reset): the pages
+    # it posted must first leave the NIC's ring, by a restart of A's queue.
+    # While that restart fails the NIC still writes them: A must get none
+    # of its buffers back until a retry succeeded, and none may be written
+    # once A has it back.
+    def dirtied(mark):
+        """A's buffers whose data area no longer holds mark."""
+        m, n = A.vq.m, 0
+        for i in range(A.vq.num):
+            at = A.vq.bufs + i * PAGE + DATA_OFFSET
+            n += m[at:at + len(mark)] != mark
+        return n
+
+    def mark_all(mark):
+        for i in range(A.vq.num):
+            at = A.vq.bufs + i * PAGE + DATA_OFFSET
+            A.vq.m[at:at + len(mark)] = mark
+
+    mark = b"\x5a" * (PAGE - DATA_OFFSET)
+    A.receive([], timeout=0.5)
+    c0, taken = A.counters(), A.vq.taken()
+    log(f"A's vhost-net holds {taken} buffers, {A.info()}")
+    f = Fault("fail_function", 100, func="pp_zc_rxq_restart",
+              retval=-ENOMEM)
+    with f:
+        A.vq.set_backend(-1)
+        back = A.vq.used_entries(NUM, timeout=1, repost=False)
+        ok2 = check_eq("a restart fails as vhost-net stops: A gets none of "
+                       "its buffers back", len(back), 0)
+        mark_all(mark)
+        send(100, sa, A.mac, lossy=True)
+        time.sleep(0.5)
+        n = dirtied(mark)
+        log(f"the NIC wrote {n} of A's buffers meanwhile")
+        ok2 &= check("and the NIC does write them meanwhile", n > 0, str(n))
+        ok2 &= check("the restart is retried, counted in reclaim-retry",
+                     wait_for(2, lambda: A.counters().get(
+                         "reclaim-retry", 0) - c0.get("reclaim-retry", 0)
+                         >= 3), str(delta(c0, A.counters())))
+    ok2 &= check("the failure is in the kernel log",
+                 "restarting rx queue 0 failed (-12)" in sh("dmesg | tail -50"),
+                 "no warning")
+    back = A.vq.used_entries(NUM, timeout=3, repost=False)
+    ok2 &= check_eq("the retry succeeds: A gets every buffer back, empty",
+                    (len(back), {len(h) + len(fr) for _, h, fr in back},
+                     A.vq.taken()), (taken, {0}, 0))
+    mark_all(mark)
+    send(100, sa, A.mac, lossy=True)
+    time.sleep(0.5)
+    ok2 &= check_eq("and the NIC writes none of them again", dirtied(mark),
+                    0)
+    A.vq.post(d for d, _, _ in back)
+    A.vq.set_backend(A.fd)
+    A.vq.kick_now()
+    A.receive([], timeout=1)
+    ok2 &= in_place("vhost-net started again", A, sa)
+    phase_done("queue restart", ok2, [f])
 
     # --- 3: atomic allocations everywhere, under traffic ---------------------
     faults = [Fault("failslab", 5, atomic_only=True),

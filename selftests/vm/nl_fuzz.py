@@ -97,7 +97,9 @@ class Fuzzer:
         self.own = []                # PDs this socket created
         self.mem = Memory(16)
         self.stats = {"sent": 0, "ok": 0, "errors": {}, "no-reply": 0,
-                      "lost-answers": 0, "unexplained": [], "reopened": 0}
+                      "lost-answers": 0, "extra-answers": 0,
+                      "unexplained": [], "reopened": 0}
+        self.lossy = set()           # requests whose answer ENOBUFS lost
         self.open()
 
     def open(self):
@@ -217,25 +219,32 @@ class Fuzzer:
 
     def answer(self):
         """Read up to the end of the current request's answer: errno (0 is
-        success), whether it explains itself; None if nothing came."""
+        success), whether it explains itself; None if nothing came. The end
+        of an answer to an earlier request counts in extra-answers."""
         while True:
             try:
                 data = self.sock.recv(65536)
             except socket.timeout:
                 return None, False
             except OSError as e:        # ENOBUFS: the answer was lost
+                self.lossy.add(self.seq)
                 return -e.errno, True
-            off = 0
+            off, end = 0, None
             while off + 16 <= len(data):
                 n, typ, flags, seq, _ = struct.unpack_from("IHHII", data, off)
                 if seq == self.seq and typ == FAMILY:
                     self.last_id = self.reply_id(data[off + 20:off + n])
-                if seq == self.seq and typ in (NLMSG_ERROR, NLMSG_DONE):
-                    err = -struct.unpack_from("i", data, off + 16)[0] \
-                        if n >= 20 else 0
-                    tlv = off + 20 + (16 if typ == NLMSG_ERROR else 0)
-                    return err, self.explained(data[tlv:off + n], flags)
+                if typ in (NLMSG_ERROR, NLMSG_DONE):
+                    if seq == self.seq and end is None:
+                        err = -struct.unpack_from("i", data, off + 16)[0] \
+                            if n >= 20 else 0
+                        tlv = off + 20 + (16 if typ == NLMSG_ERROR else 0)
+                        end = err, self.explained(data[tlv:off + n], flags)
+                    elif seq not in self.lossy:
+                        self.stats["extra-answers"] += 1
                 off += (n + 3) & ~3 if n else len(data)
+            if end:
+                return end
 
     @staticmethod
     def reply_id(attrs):
@@ -352,6 +361,8 @@ log(f"{sent} requests in {elapsed:.0f} s ({dumps} dumps beside): {okd} "
 print(f"@@fig bad_inputs {sent}", flush=True)
 check("thousands of requests", sent >= min(args.messages, 1000), str(sent))
 check_eq("every well-formed request answered", noreply, 0)
+check_eq("none answered twice",
+         sum(x.get("extra-answers", 0) for x in results), 0)
 log(f"answers lost to a full socket buffer: "
     f"{sum(x.get('lost-answers', 0) for x in results)}")
 check("some succeeded, some were refused", okd and errs,

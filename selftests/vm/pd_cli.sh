@@ -12,10 +12,7 @@ nic=$(zc_nic) || { fail setup "no virtio_net NIC"; exit 1; }
 ip link set "$nic" up
 ifindex=$(cat "/sys/class/net/$nic/ifindex")
 [ "$ifindex" = 2 ] || { skip "cli.py commands" "the NIC is ifindex $ifindex, the text says 2"; exit 0; }
-if ! python3 "$ZC_SELFTESTS/vm/pd_tool.py" ids >/dev/null 2>&1; then
-	skip "cli.py commands" "kernel without CONFIG_PAGE_POOL_ZC"
-	exit 0
-fi
+zc_need_pd "cli.py commands"
 
 cd "$ZC_ROOT/build/linux" || exit 1
 ynl="./tools/net/ynl/cli.py --spec Documentation/netlink/specs/netdev.yaml"
@@ -38,9 +35,9 @@ run --dump pd-get
 check "pd-get dump: the binding and the counters" \
 	grep -q "'binding': \[{'ifindex': 2, 'queue-id': 1}\]" <<<"$out"
 run --do queue-get --json "'{\"ifindex\": 2, \"type\": \"rx\", \"id\": 1}'"
-check "queue-get: pd-id 1" grep -q "'pd-id': 1" <<<"$out"
+check "queue-get: pd-id 1" grep -Eq "'pd-id': 1\b" <<<"$out"
 run --dump page-pool-get
-check "page-pool-get: a page_pool with pd-id 1" grep -q "'pd-id': 1" <<<"$out"
+check "page-pool-get: a page_pool with pd-id 1" grep -Eq "'pd-id': 1\b" <<<"$out"
 run --do pd-unbind --json "'{\"id\": 1, \"ifindex\": 2, \"queue-id\": 1}'"
 check_eq "pd-unbind" "$out" None
 run --do pd-bind --json "'{\"id\": 1, \"ifindex\": 2, \"queue-id\": 1}'"

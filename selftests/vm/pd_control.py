@@ -5,8 +5,10 @@
 Registers this process's memory as protection domains (PDs) with the
 kernel's YNL library, checks what pd-get reports and what the process's
 locked memory shows, then every bad input the commands must refuse, each
-with its errno and extack message, and that closing the socket that
-created a PD unpins its pages.
+with its errno and extack message, that a PD's metadata is charged to
+its creator's memory cgroup and never allocated for a create over
+RLIMIT_MEMLOCK, and that closing the socket that created a PD unpins its
+pages (VmLck and /proc/vmstat's FOLL_PIN counts).
 """
 
 import ctypes
@@ -17,9 +19,10 @@ import os
 import subprocess
 import sys
 
-from zclib import (Memory, check, check_eq, check_refused, finish, ifindex,
-                   log, netdev, pd_create, pd_get, pd_ids, pd_supported, sh,
-                   skip, status_kb, virtio_nic, wait_for)
+from zclib import (Memory, check, check_eq, check_refused, finish,
+                   foll_pins, ifindex, log, netdev, nl_extack, pd_create,
+                   pd_get, pd_ids, pd_supported, sh, skip, status_kb,
+                   virtio_nic, wait_for)
 
 PAGES = 64
 HELPER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pd_tool.py")
@@ -29,7 +32,7 @@ if not pd_supported():
     sys.exit(0)
 
 nic = virtio_nic()
-lck0 = status_kb("VmLck")
+lck0, pins0 = status_kb("VmLck"), foll_pins()
 
 # --- create, get, dump ------------------------------------------------------
 nl = netdev()
@@ -89,14 +92,23 @@ check_refused("refused: the same range twice", errno.EINVAL,
 check_eq("overlapping ranges: nothing pinned", status_kb("VmLck"), lck1)
 check_refused("refused: range not mapped", errno.EFAULT, "not mapped",
               create, [{"addr": gap_addr, "len": 4 * mmap.PAGESIZE}])
+pins1 = foll_pins()
+check_refused("refused: a second range not mapped", errno.EFAULT,
+              "not mapped", create,
+              [mem.range(length=4 * mmap.PAGESIZE),
+               {"addr": gap_addr, "len": 4 * mmap.PAGESIZE}])
+check_eq("and the first range's pages unpinned again (/proc/vmstat)",
+         foll_pins() - pins1, 0)
 check_refused("refused: range wrapping the address space", errno.E2BIG,
               "too large", create, [{"addr": 1 << 63, "len": 1 << 63}])
 many = Memory(65)
 check_refused("refused: more than 64 ranges", errno.E2BIG, "more than 64",
               create, [many.range(offset=i * mmap.PAGESIZE,
                                   length=mmap.PAGESIZE) for i in range(65)])
-check_refused("refused: no range", errno.EINVAL, "",
-              lambda: nl.do("pd-create", {"mode": "region"}))
+err, ext = nl_extack(lambda: nl.do("pd-create", {"mode": "region"}))
+check("refused: no range (EINVAL, the extack names the missing attribute)",
+      err == errno.EINVAL and ext.get("miss-type") == "range",
+      f"errno {err} extack {ext}")
 check_eq("refused requests left VmLck unchanged",
          status_kb("VmLck") - lck0, (PAGES + 24) * mmap.PAGESIZE // 1024)
 
@@ -119,6 +131,55 @@ r = helper("try-create --pages 8",
            "setpriv --bounding-set=-ipc_lock prlimit --memlock=65536:65536")
 check("accepted: within the locked memory limit", "id " in r.stdout,
       r.stdout.strip())
+
+
+# Memory cgroups: a PD's metadata (about 60 bytes a page) is charged to
+# its creator, and a create over the limit allocates none of it first.
+def cgroup(name):
+    """A fresh child of the root memory cgroup: its path, and a command
+    prefix that runs what follows in it."""
+    with open("/sys/fs/cgroup/cgroup.subtree_control", "w") as f:
+        f.write("+memory")
+    path = f"/sys/fs/cgroup/{name}"
+    if os.path.isdir(path):
+        os.rmdir(path)
+    os.mkdir(path)
+    return path, f"sh -c 'echo $$ > {path}/cgroup.procs && exec \"$@\"' sh"
+
+
+def cg_read(path, what):
+    with open(f"{path}/{what}") as f:
+        return int(f.read())
+
+
+MB = 1 << 20
+n = 32768
+cg, run_in = cgroup("zc-charge")
+r = helper(f"charge --pages {n}", run_in)
+got = int(r.stdout.split()[1]) if r.stdout.startswith("charged") else 0
+log(f"pd-create of {n} pages: memory.current + {got // 1024} KiB")
+check(f"a PD of {n} pages charges its metadata to its creator's memory "
+      f"cgroup (>= {n * 56 // 1024} KiB)", got >= n * 56,
+      f"{r.stdout.strip()} {r.stderr.strip()[-200:]}")
+os.rmdir(cg)
+
+big = 2 << 20                       # 8 GiB: 120 MiB of metadata
+peaks, out = [], []
+for pages in (8, big):
+    cg, run_in = cgroup("zc-peak")
+    r = helper(f"try-create --noreserve --pages {pages}",
+               "setpriv --bounding-set=-ipc_lock prlimit "
+               f"--memlock=65536:65536 {run_in}")
+    peaks.append(cg_read(cg, "memory.peak"))
+    out.append(r.stdout.strip())
+    os.rmdir(cg)
+check(f"in a memory cgroup: 8 pages accepted, {big} pages over "
+      "RLIMIT_MEMLOCK refused", out[0].startswith("id ") and
+      out[1].startswith("errno 12") and "RLIMIT_MEMLOCK" in out[1], str(out))
+check("before anything was allocated by the page (memory.peak "
+      f"{peaks[1] // 1024} KiB, {peaks[0] // 1024} KiB for an 8-page PD)",
+      "RLIMIT_MEMLOCK" in out[1] and peaks[1] - peaks[0] < 16 * MB,
+      str(peaks))
 r = helper("try-create --pages 8", "setpriv --bounding-set=-net_admin")
 check("refused: caller without CAP_NET_ADMIN", "errno 1 " in r.stdout,
       r.stdout.strip())
@@ -170,5 +231,20 @@ check("closing the creating socket destroys its PDs", gone)
 check_eq("closing the socket unpinned every page (VmLck back)",
          wait_for(5, lambda: status_kb("VmLck") == lck0) and
          status_kb("VmLck"), lck0)
+check_eq("and /proc/vmstat: as many pages unpinned as pinned",
+         wait_for(5, lambda: foll_pins() == pins0) and foll_pins() - pins0, 0)
+
+# The owner killed: its socket goes with it, and so do its pins.
+owner = subprocess.Popen(["/usr/bin/python3", HELPER, "hold", "--pages",
+                          str(PAGES)], stdout=subprocess.PIPE, text=True)
+line = owner.stdout.readline().strip()
+held = foll_pins() - pins0
+check(f"a PD of {PAGES} pages pins {PAGES} pages (/proc/vmstat)",
+      line.startswith("id ") and held >= PAGES, f"{line!r}, {held} pinned")
+owner.kill()
+owner.wait()
+check_eq("its owner killed: the PD goes, every page unpinned (/proc/vmstat)",
+         wait_for(5, lambda: foll_pins() == pins0 and not pd_ids(other_nl))
+         and foll_pins() - pins0, 0)
 
 finish()

@@ -2,9 +2,13 @@
 # SPDX-License-Identifier: GPL-2.0
 """Small page_pool_zc client for the selftests, run as its own process.
 
-  pd_tool.py try-create --pages N
+  pd_tool.py try-create --pages N [--noreserve]
       register N pages of this process as a PD; print "id ID", or
-      "errno E extack MSG" if refused; exit (the PD goes with the socket)
+      "errno E extack MSG" if refused; exit (the PD goes with the socket);
+      --noreserve: of a mapping never touched (MAP_NORESERVE)
+  pd_tool.py charge --pages N
+      touch N pages, register them and print "charged BYTES": what
+      pd-create added to this process's memory cgroup (memory.current)
   pd_tool.py ids
       print the ids of the PDs pd-get dump lists in this network namespace
   pd_tool.py hold --pages N [--bind IFINDEX:QUEUE] [--tap NAME]
@@ -15,6 +19,7 @@
 
 import argparse
 import fcntl
+import mmap
 import os
 import signal
 import struct
@@ -31,10 +36,19 @@ def drain(fd):
         os.read(fd, 65536)
 
 
+def memcg_current():
+    """memory.current of this process's cgroup (v2), in bytes."""
+    with open("/proc/self/cgroup") as f:
+        path = f.read().strip().split("::", 1)[1]
+    with open(f"/sys/fs/cgroup{path}/memory.current") as f:
+        return int(f.read())
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("cmd", choices=["try-create", "ids", "hold"])
+    ap.add_argument("cmd", choices=["try-create", "ids", "hold", "charge"])
     ap.add_argument("--pages", type=int, default=8)
+    ap.add_argument("--noreserve", action="store_true")
     ap.add_argument("--bind")
     ap.add_argument("--tap")
     args = ap.parse_args()
@@ -44,7 +58,14 @@ def main():
         print(" ".join(str(i) for i in pd_ids(nl)))
         return 0
 
-    mem = Memory(args.pages)
+    flags = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS
+    if args.noreserve:
+        flags |= getattr(mmap, "MAP_NORESERVE", 0x4000)   # 3.12 has it
+    mem = Memory(args.pages, flags)
+    if args.cmd == "charge":
+        for off in range(0, mem.size, mmap.PAGESIZE):
+            mem.map[off] = 1
+        before = memcg_current()
     try:
         pd = pd_create(nl, [mem.range()])
         if args.bind:
@@ -61,6 +82,9 @@ def main():
                     struct.pack("16sH", args.tap.encode(), 0x0002 | 0x1000))
         subprocess.run(["ip", "link", "set", args.tap, "up"], check=True)
         threading.Thread(target=drain, args=(fd,), daemon=True).start()
+    if args.cmd == "charge":
+        print(f"charged {memcg_current() - before}", flush=True)
+        return 0
     print(f"id {pd}", flush=True)
     if args.cmd == "hold":
         signal.pause()

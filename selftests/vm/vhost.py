@@ -202,17 +202,27 @@ class VhostRx:
         """Up to want frames vhost completed: (virtio-net header, frame)."""
         return [(h, f) for _, h, f in self.used_entries(want, timeout)]
 
-    def stop(self):
-        """Stop vhost-net (backend -1, as a VMM does on reset or migration)
-        and count the buffers it took and did not give back."""
-        fcntl.ioctl(self.fd, VHOST_NET_SET_BACKEND, struct.pack("Ii", 0, -1))
-        self.used_entries(self.num, timeout=0.5, repost=False)
+    def set_backend(self, tap_fd):
+        """The tap vhost-net serves; -1: none, as a VMM on reset."""
+        fcntl.ioctl(self.fd, VHOST_NET_SET_BACKEND,
+                    struct.pack("Ii", 0, tap_fd))
+
+    def taken(self):
+        """Buffers vhost-net took from the avail ring and has not put in the
+        used ring (as far as used_entries() has read it)."""
         base = fcntl.ioctl(self.fd, VHOST_GET_VRING_BASE,
                            struct.pack("II", 0, 0))
         return (struct.unpack("II", base)[1] - self.used_idx) & 0xFFFF
 
+    def stop(self):
+        """Stop vhost-net (backend -1, as a VMM does on reset or migration)
+        and count the buffers it took and did not give back."""
+        self.set_backend(-1)
+        self.used_entries(self.num, timeout=0.5, repost=False)
+        return self.taken()
+
     def close(self):
-        fcntl.ioctl(self.fd, VHOST_NET_SET_BACKEND, struct.pack("Ii", 0, -1))
+        self.set_backend(-1)
         os.close(self.fd)
         os.close(self.kick)
         os.close(self.call)

@@ -55,7 +55,10 @@ def check(name, cond, why=""):
 
 
 def check_eq(name, got, want):
-    return check(name, got == want, f"got {got!r}, want {want!r}")
+    # False == 0 in Python: a "wait_for(...) and n" that timed out must not
+    # pass for a count of 0.
+    same = got == want and isinstance(got, bool) == isinstance(want, bool)
+    return check(name, same, f"got {got!r}, want {want!r}")
 
 
 def log(msg):
@@ -67,30 +70,48 @@ def netdev():
     return YnlFamily(SPEC, "")  # "": skip the schema check (slow)
 
 
-def nl_error(fn, *args):
-    """Run a netlink request expected to fail: (errno, extack message)."""
+def nl_extack(fn, *args):
+    """Run a netlink request expected to fail: (errno, extack dict)."""
     try:
         fn(*args)
     except NlError as e:
-        return e.error, (e.nl_msg.extack or {}).get("msg", "")
-    return 0, ""
+        return e.error, dict(e.nl_msg.extack or {})
+    return 0, {}
+
+
+def nl_error(fn, *args):
+    """Run a netlink request expected to fail: (errno, extack message)."""
+    err, ext = nl_extack(fn, *args)
+    return err, ext.get("msg", "")
 
 
 def check_refused(name, want_errno, want_msg, fn, *args):
+    assert want_msg, "an empty extack match matches anything"
     err, msg = nl_error(fn, *args)
     check(name, err == want_errno and want_msg in msg,
           f"got errno {err} extack {msg!r}, want errno {want_errno} "
           f"extack containing {want_msg!r}")
 
 
+def built_with(symbol):
+    """Whether the running kernel has @symbol (/proc/kallsyms): what its
+    config built, whatever the interfaces under test say."""
+    with open("/proc/kallsyms") as f:
+        return any(line.split()[2] == symbol for line in f)
+
+
 def pd_supported():
+    """True if the kernel has the PD commands. False, for a SKIP, only on a
+    kernel built without CONFIG_PAGE_POOL_ZC: on one built with it, a
+    netdev family without them is a failure, and this exits."""
+    built = built_with("netdev_nl_pd_create_doit")
     try:
         netdev().dump("pd-get", {})
-    except NlError as e:
-        if e.error in (95, 22):     # EOPNOTSUPP, EINVAL: no such command
-            return False
-        raise
-    except Exception:
+    except Exception as e:          # NlError, or a spec the kernel lacks
+        if built:
+            fail("setup", "kernel built with CONFIG_PAGE_POOL_ZC, but "
+                 f"pd-get fails: {e!r}")
+            finish()
         return False
     return True
 
@@ -138,6 +159,22 @@ def proc_kb(path, field):
 
 def status_kb(field, pid="self"):
     return proc_kb(f"/proc/{pid}/status", field)
+
+
+def foll_pins():
+    """Pages pinned with FOLL_PIN system-wide (/proc/vmstat): the count
+    unpin_user_pages() brings down, unlike VmLck, which the PD's own
+    accounting does."""
+    v = {}
+    # Fold the per-CPU deltas in first: up to a threshold per CPU (tens to
+    # a hundred pages) is otherwise not in the totals yet.
+    with open("/proc/sys/vm/stat_refresh", "w") as f:
+        f.write("1")
+    with open("/proc/vmstat") as f:
+        for line in f:
+            k, n = line.split()
+            v[k] = int(n)
+    return v["nr_foll_pin_acquired"] - v["nr_foll_pin_released"]
 
 
 def wait_for(secs, fn):
