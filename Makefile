@@ -7,6 +7,8 @@
 #                 and the short reliability runs on the debug kernel
 #   make reliability  debug kernel, vIOMMU, fault injection, dirty log,
 #                 netlink fuzzing and a 30-minute soak, as a table
+#   make mutants  the kernel with one deliberate bug at a time, each run
+#                 against the tests that must catch it (MUTANTS=NAME...)
 #   make kernel   (re)build the kernel; FLAVOUR=debug for the debug config
 #   make tree     git work tree of the patched kernel for development
 #   make export   write that work tree back to linux/ and patches/
@@ -41,6 +43,9 @@ test: all kernel-debug
 reliability: all kernel-debug
 	@scripts/reliability.sh
 
+mutants: all kernel-debug
+	@scripts/mutants.sh $(MUTANTS)
+
 demo: all
 	@scripts/vm-run.sh --flavour $(FLAVOUR) $(VMFLAGS) -- selftests/vm/demo.sh
 
@@ -65,4 +70,4 @@ clean:
 distclean:
 	rm -rf $(BUILD)
 
-.PHONY: all deps kernel kernel-debug bpf test reliability demo bench-provider bench-datapath tree export check clean distclean
+.PHONY: all deps kernel kernel-debug bpf test reliability mutants demo bench-provider bench-datapath tree export check clean distclean

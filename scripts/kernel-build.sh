@@ -89,7 +89,8 @@ configure()
 	echo "$sum" >"$stamp"
 }
 
-"$ZC_ROOT/scripts/kernel-source.sh"
+# ZC_KEEP_SOURCE: build the source as it is (scripts/mutants.sh).
+[ -n "${ZC_KEEP_SOURCE:-}" ] || "$ZC_ROOT/scripts/kernel-source.sh"
 configure
 start=$(date +%s)
 if [ $# -gt 0 ]; then
