@@ -14,9 +14,10 @@
 #   Tests: the selftests/vm tests to run, in one VM
 # The mutated file is restored right after the build. A mutant is killed
 # when a test fails or the guest exits non-zero. Prints one table:
-# mutant, the first failing check (or "SURVIVED"), seconds; exits
-# non-zero if any survived. Logs go to build/mutants/. Afterwards the
-# kernels of the flavours used are built again from the clean source.
+# mutant, the first failing check (or the function of a kernel oops, or
+# "SURVIVED"), seconds; exits non-zero if any survived. Logs go to
+# build/mutants/. Afterwards the kernels of the flavours used are built
+# again from the clean source.
 
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -71,7 +72,11 @@ for name in "$@"; do
 			"$ZC_ROOT/selftests/run.sh" vm $tests >>"$log" 2>&1
 		rc=$?
 		result=$(grep -m1 -E '^not ok ' "$log" | sed -E 's/^not ok [0-9]+ //; s/ # .*//')
-		[ -n "$result" ] || [ $rc -eq 0 ] || result="guest exit $rc"
+		if [ -z "$result" ] && [ $rc -ne 0 ]; then
+			result="guest exit $rc"
+			! grep -q 'Kernel panic' "$log" ||
+				result="kernel panic: $(grep -m1 -o 'RIP: 0010:[^ ]*' "$log" | cut -c11-)"
+		fi
 		if [ -z "$result" ]; then
 			result=SURVIVED
 			survived=$((survived + 1))
