@@ -58,9 +58,11 @@ for name in "$@"; do
 
 	git -C "$ZC_KSRC" apply -p1 "$m" || zc_die "$name does not apply to $ZC_KSRC"
 	applied=$m
+	rm -f "$out/$name.bzImage"
 	ZC_KEEP_SOURCE=1 "$ZC_ROOT/scripts/kernel-build.sh" "$flavour" bzImage >"$log" 2>&1
 	rc=$?
-	cp "$(zc_objdir "$flavour")/arch/x86/boot/bzImage" "$out/$name.bzImage" 2>/dev/null
+	[ $rc -ne 0 ] || cp "$(zc_objdir "$flavour")/arch/x86/boot/bzImage" "$out/$name.bzImage" ||
+		zc_die "no bzImage after building $name"
 	applied=
 	git -C "$ZC_KSRC" apply -R -p1 "$m" || zc_die "could not restore $ZC_KSRC after $name"
 	if [ $rc -ne 0 ]; then
@@ -76,6 +78,11 @@ for name in "$@"; do
 			result="guest exit $rc"
 			! grep -q 'Kernel panic' "$log" ||
 				result="kernel panic: $(grep -m1 -o 'RIP: 0010:[^ ]*' "$log" | cut -c11-)"
+			# A guest that never ran its tests killed nothing.
+			if ! grep -q -E '^(not )?ok |Kernel panic' "$log"; then
+				result="ERROR: no guest run (see $log)"
+				survived=$((survived + 1))
+			fi
 		fi
 		if [ -z "$result" ]; then
 			result=SURVIVED
