@@ -1228,8 +1228,9 @@ static void pp_zc_pd_close(struct page_pool_zc_pd *pd)
  * page_pool_zc_nl_sock_destroy() - the owner of some PDs closed its socket
  * @priv: the socket's netdev family state
  *
- * Unbind every queue of every PD the socket created and drop the socket's
- * reference; the pages are unpinned once the page_pools returned them.
+ * Close every PD the socket created and drop the socket's reference. A
+ * queue whose restart fails stays bound until the PD's reclaim work
+ * unbinds it; the pages are unpinned once the page_pools returned them.
  */
 void page_pool_zc_nl_sock_destroy(struct netdev_nl_sock *priv)
 {

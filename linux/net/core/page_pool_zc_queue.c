@@ -175,6 +175,8 @@ EXPORT_SYMBOL_GPL(page_pool_zc_pd_reclaim);
  * page_pool_zc_pd_reclaim_pending() - may the NIC still write pages it held?
  * @pd: the PD
  *
+ * Context: any; lockless, so a restart that just succeeded may still
+ * read as pending.
  * Return: true while a queue of @pd whose restart failed has not been
  * restarted since: pages taken back with page_pool_zc_unpost_page()
  * returning -EBUSY may then still be in its ring or page_pool caches.
