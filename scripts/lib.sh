@@ -35,3 +35,10 @@ zc_objdir()
 # What in a kernel log fails a run: warnings, oopses, sanitizer, kmemleak
 # and lockdep reports (not their boot banners).
 ZC_KERNEL_COMPLAINTS='WARNING:|BUG:|Oops|Call Trace:|UBSAN:|kmemleak: [0-9]+ new suspected|possible (circular|recursive) locking|inconsistent lock state|suspicious RCU usage'
+
+# A log's first kernel complaint and the lines after it: an oops's header,
+# RIP and call trace, which the log's tail cuts off.
+zc_first_complaint()
+{
+	grep -a -m1 -E -A30 "$ZC_KERNEL_COMPLAINTS|Kernel panic" "$1" || true
+}

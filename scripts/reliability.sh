@@ -117,7 +117,11 @@ for run in "$@"; do
 	if [ -z "$line" ] || { [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; }; then
 		n=$((n + 1)) f=$((f + 1))
 		echo "not ok $n $run: guest exit $rc without a failed test (see $log)"
-		tail -20 "$log" | sed 's/^/# /'
+		if grep -a -q -E "$ZC_KERNEL_COMPLAINTS|Kernel panic" "$log"; then
+			zc_first_complaint "$log"; echo ...; tail -5 "$log"
+		else
+			tail -20 "$log"
+		fi | sed 's/^/# /'
 	fi
 	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
 

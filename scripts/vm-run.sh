@@ -162,8 +162,10 @@ done
 result=$(grep -a -o '^@@zc-exit [0-9]*@@$' "$run/out" | tail -1 | tr -dc 0-9 || true)
 elapsed=$(echo "$(date +%s.%N) - $start" | bc)
 if [ -z "$result" ]; then
+	echo "--- kernel log (first complaint) ---" >&2
+	zc_first_complaint "$run/console.log" >&2
 	echo "--- kernel log (tail) ---" >&2
-	tail -40 "$run/console.log" >&2
+	tail -20 "$run/console.log" >&2
 	zc_die "guest ended without reporting a result (qemu exit $qrc after ${elapsed%.*} s): kernel panic or init failure"
 fi
 if grep -a -q -E "$ZC_KERNEL_COMPLAINTS" "$run/console.log"; then
