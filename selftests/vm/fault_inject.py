@@ -18,7 +18,8 @@ stuck queue.
     with no frame or kick to start it) and the NIC's page allocations
     (pp_zc_alloc_netmems) under traffic, and restarting a queue
     (pp_zc_rxq_restart) as vhost-net stops: no buffer goes back to the
-    guest while the NIC can write it, and the restart is retried;
+    guest while the NIC can write it, none is dropped by ring setup that
+    resets no RX ring, and the restart is retried;
  3. failslab and fail_page_alloc for every atomic allocation (softirq:
     NIC refill, XDP, tap, vhost-net) while two VMs receive; afterwards
     both receive every frame in place again.
@@ -30,8 +31,10 @@ those injected in phases whose checks all passed.
 """
 
 import argparse
+import fcntl
 import gc
 import os
+import struct
 import threading
 import time
 
@@ -40,11 +43,11 @@ from demuxlib import (DEMUX, add_port, delta, load_demux, open_tap,
 from zclib import (Memory, NlError, built_with, check, check_eq, fail,
                    finish, ifindex, log, netdev, pd_create, pd_get, pd_ids,
                    skip, sh, status_kb, wait_for)
-from vhost import DATA_OFFSET, PAGE
+from vhost import DATA_OFFSET, PAGE, VHOST_SET_VRING_NUM
 from zcvm import NUM, VM, setup, teardown
 
 DBG = "/sys/kernel/debug"
-ENOMEM, ENOBUFS = 12, 105
+EINVAL, ENOMEM, ENOBUFS = 22, 12, 105
 BIG = 1 << 30                       # "times": never runs out in a phase
 QUIET = 0.5                         # s: a disarmed function's callers settle
 
@@ -361,6 +364,14 @@ try:
         n = dirtied(mark)
         log(f"the NIC wrote {n} of A's buffers meanwhile")
         ok2 &= check("and the NIC does write them meanwhile", n > 0, str(n))
+        # Ring setup that resets no RX ring: an RX ring size the kernel
+        # refuses, and the TX ring's. Neither may drop A's withheld buffers.
+        ok2 &= check_eq("an RX ring of size 3 is refused (EINVAL)",
+                        errno_of(fcntl.ioctl, A.vq.fd, VHOST_SET_VRING_NUM,
+                                 struct.pack("II", 0, 3)), EINVAL)
+        ok2 &= check_eq("setting up the TX ring meanwhile works",
+                        errno_of(fcntl.ioctl, A.vq.fd, VHOST_SET_VRING_NUM,
+                                 struct.pack("II", 1, A.vq.num)), 0)
         ok2 &= check("the restart is retried, counted in reclaim-retry",
                      wait_for(2, lambda: A.counters().get(
                          "reclaim-retry", 0) - c0.get("reclaim-retry", 0)
@@ -369,7 +380,8 @@ try:
                  "restarting rx queue 0 failed (-12)" in sh("dmesg | tail -50"),
                  "no warning")
     back = A.vq.used_entries(NUM, timeout=3, repost=False)
-    ok2 &= check_eq("the retry succeeds: A gets every buffer back, empty",
+    ok2 &= check_eq("the retry succeeds: A gets every buffer back, empty, "
+                    "none dropped by the ring setup",
                     (len(back), {len(h) + len(fr) for _, h, fr in back},
                      A.vq.taken()), (taken, {0}, 0))
     mark_all(mark)
