@@ -154,6 +154,7 @@ try:
              if p.get("ifindex") == idx and p.get("pd-id") == pd]
     check_eq("page-pool-get: one page_pool takes pages from the PD",
              len(pools), 1)
+    pool_id = pools[0]["id"] if pools else None
     info = pd_get(nl, pd)
     check("the queue's ring took pages from the PD", info["inflight"] > 0,
           str(info))
@@ -259,6 +260,15 @@ try:
     check_eq("queue-get: no PD after unbind", queue_pd(nl, q), None)
     back = wait_for(5, lambda: pd_get(nl, pd)["posted"] == PAGES)
     check("unbind: every page back in the PD", back, str(pd_get(nl, pd)))
+
+    def pool_left():
+        return [p for p in nl.dump("page-pool-get", {})
+                if p.get("id") == pool_id]
+    # page_pool's own books: the pool is freed once its inflight count
+    # is 0; a page it handed out and never got back keeps it listed.
+    gone = pool_id is not None and wait_for(5, lambda: not pool_left())
+    check("unbind: page_pool freed the PD's pool (page-pool-get lists it "
+          "no more)", gone, str(pool_left()))
     sink = Sink(n)
     check(f"host sends {n} frames after unbind", send(n, sport))
     check_eq("normal RX after unbind: every datagram intact",
