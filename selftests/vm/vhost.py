@@ -12,6 +12,12 @@ With page=True the buffers have the page layout of page_pool_zc
 i of the buffer area from DATA_OFFSET - HDR_LEN, which vhost-net posts
 into the protection domain of its tap (buf_range() is the memory to
 register) and completes in place, out of order.
+
+With iotlb=True the device is behind the guest's IOMMU
+(VIRTIO_F_ACCESS_PLATFORM): vhost-net translates every guest address
+through its device IOTLB, which this process fills and invalidates as
+the VMM does for a vIOMMU (struct vhost_msg written to the vhost fd);
+addresses are IOVAs, the same as guest addresses here.
 """
 
 import fcntl
@@ -26,12 +32,18 @@ VHOST = 0xAF
 VIRTIO_F_VERSION_1 = 1 << 32
 VHOST_NET_F_VIRTIO_NET_HDR = 1 << 27
 VIRTIO_RING_F_EVENT_IDX = 1 << 29
+VIRTIO_F_ACCESS_PLATFORM = 1 << 33
 VHOST_F_LOG_ALL = 1 << 26
 VHOST_VRING_F_LOG = 1 << 0
 VRING_DESC_F_WRITE = 2
 HDR_LEN = 12                    # struct virtio_net_hdr_mrg_rxbuf
+LEGACY_HDR_LEN = 10             # struct virtio_net_hdr
 DATA_OFFSET = 96                # PAGE_POOL_ZC_DATA_OFFSET
 PAGE = 4096
+VHOST_IOTLB_MSG = 1             # struct vhost_msg (version 1)
+VHOST_IOTLB_MISS, VHOST_IOTLB_UPDATE, VHOST_IOTLB_INVALIDATE = 1, 2, 3
+VHOST_ACCESS_RW = 3
+VHOST_MSG_SIZE = 72
 
 
 def _ioc(direction, nr, size):
@@ -64,11 +76,14 @@ class VhostRx:
     """vhost-net RX queue (index 0) on a tap, with num buffers of bufsize,
     or of the page layout (page=True). spare pages follow the buffers.
     With event_idx, vhost-net signals the call eventfd only when the used
-    index passes notify_at()'s."""
+    index passes notify_at()'s. With iotlb, behind a device IOTLB that
+    maps all of the guest memory. With legacy, without VIRTIO_F_VERSION_1:
+    the 10-byte virtio-net header (the page layout placed for it)."""
 
     def __init__(self, tap_fd, num=256, bufsize=2048, page=False, spare=4,
-                 event_idx=False):
+                 event_idx=False, iotlb=False, legacy=False):
         self.num, self.page = num, page
+        self.hlen = LEGACY_HDR_LEN if legacy else HDR_LEN
         self.bufsize = PAGE if page else bufsize
         # Ring at 0: descriptors, avail ring, used ring (4 KiB aligned),
         # then the buffers, then the spare pages.
@@ -87,9 +102,13 @@ class VhostRx:
         fcntl.ioctl(self.fd, VHOST_SET_OWNER)
         have = struct.unpack("Q", fcntl.ioctl(self.fd, VHOST_GET_FEATURES,
                                               bytes(8)))[0]
-        want = VIRTIO_F_VERSION_1 | VHOST_NET_F_VIRTIO_NET_HDR
+        want = VHOST_NET_F_VIRTIO_NET_HDR
+        if not legacy:
+            want |= VIRTIO_F_VERSION_1
         if event_idx:
             want |= VIRTIO_RING_F_EVENT_IDX
+        if iotlb:
+            want |= VIRTIO_F_ACCESS_PLATFORM
         if have & want != want:
             raise OSError(f"vhost-net features {have:#x} lack {want:#x}")
         fcntl.ioctl(self.fd, VHOST_SET_FEATURES, struct.pack("Q", want))
@@ -98,6 +117,8 @@ class VhostRx:
         fcntl.ioctl(self.fd, VHOST_SET_MEM_TABLE,
                     struct.pack("II4Q", 1, 0, 0, self.mem.size,
                                 self.mem.addr, 0))
+        if iotlb:
+            self.iotlb_map_all()
         fcntl.ioctl(self.fd, VHOST_SET_VRING_NUM, struct.pack("II", 0, num))
         fcntl.ioctl(self.fd, VHOST_SET_VRING_BASE, struct.pack("II", 0, 0))
         self.set_addr(0)
@@ -112,7 +133,7 @@ class VhostRx:
                     struct.pack("Ii", 0, tap_fd))
 
     def set_addr(self, flags):
-        a = self.mem.addr
+        a = 0 if self.features & VIRTIO_F_ACCESS_PLATFORM else self.mem.addr
         fcntl.ioctl(self.fd, VHOST_SET_VRING_ADDR,
                     struct.pack("II4Q", 0, flags, a + self.desc,
                                 a + self.used, a + self.avail, self.used))
@@ -128,6 +149,50 @@ class VhostRx:
                     struct.pack("Q", self.features | VHOST_F_LOG_ALL))
         self.set_addr(VHOST_VRING_F_LOG)
 
+    def enable_iotlb(self):
+        """VIRTIO_F_ACCESS_PLATFORM acked now, as by a guest that put its
+        device behind its IOMMU (after a reset), on a running vhost-net:
+        a new device IOTLB, which maps all of the guest memory
+        (iotlb_map_all()), and the ring at its IOVAs."""
+        self.features |= VIRTIO_F_ACCESS_PLATFORM
+        fcntl.ioctl(self.fd, VHOST_SET_FEATURES,
+                    struct.pack("Q", self.features))
+        self.iotlb_map_all()
+        self.set_addr(0)
+
+    def iotlb_map_all(self):
+        """The ring and the buffer area (with the spare pages) mapped as
+        two entries: an invalidation removes every entry it touches."""
+        self.iotlb_map(0, self.bufs)
+        self.iotlb_map(self.bufs, self.mem.size - self.bufs)
+
+    def _iotlb_msg(self, kind, iova, size):
+        msg = struct.pack("i4xQQQBB", VHOST_IOTLB_MSG, iova, size,
+                          self.mem.addr + iova, VHOST_ACCESS_RW, kind)
+        os.write(self.fd, msg.ljust(VHOST_MSG_SIZE, b"\0"))
+
+    def iotlb_map(self, iova, size):
+        """The guest's IOMMU maps [iova, iova + size) to its guest memory
+        at the same address (VHOST_IOTLB_UPDATE)."""
+        self._iotlb_msg(VHOST_IOTLB_UPDATE, iova, size)
+
+    def iotlb_unmap(self, iova, size):
+        """The guest's IOMMU revokes [iova, iova + size)
+        (VHOST_IOTLB_INVALIDATE): the device must not touch it any more.
+        vhost removes every entry that overlaps it, whole."""
+        self._iotlb_msg(VHOST_IOTLB_INVALIDATE, iova, size)
+
+    def iotlb_misses(self, timeout=0.5):
+        """IOVAs vhost-net asked the IOMMU to translate (VHOST_IOTLB_MISS
+        messages read from the vhost fd), until none comes for timeout."""
+        out = []
+        while select.select([self.fd], [], [], timeout)[0]:
+            msg = os.read(self.fd, VHOST_MSG_SIZE)
+            kind, iova, _, _, _, sub = struct.unpack_from("i4xQQQBB", msg)
+            if kind == VHOST_IOTLB_MSG and sub == VHOST_IOTLB_MISS:
+                out.append(iova)
+        return out
+
     def dirty_pages(self):
         """Guest page numbers logged dirty since clear_log()."""
         bits = int.from_bytes(self.log.map[:], "little")
@@ -139,11 +204,11 @@ class VhostRx:
     def buf_addr(self, i):
         """Guest address of buffer i (its virtio-net header)."""
         if self.page:
-            return self.bufs + i * PAGE + DATA_OFFSET - HDR_LEN
+            return self.bufs + i * PAGE + DATA_OFFSET - self.hlen
         return self.bufs + i * self.bufsize
 
     def buf_len(self):
-        return PAGE - DATA_OFFSET + HDR_LEN if self.page else self.bufsize
+        return PAGE - DATA_OFFSET + self.hlen if self.page else self.bufsize
 
     def buf_range(self):
         """The buffer area, as a pd-create range."""
@@ -185,8 +250,9 @@ class VhostRx:
                 # Where the descriptor points now (a test may move it).
                 off = struct.unpack_from("Q", self.m, self.desc + 16 * d)[0] \
                     if d < self.num else 0
-                out.append((d, bytes(self.m[off:off + min(length, HDR_LEN)]),
-                            bytes(self.m[off + HDR_LEN:off + length])))
+                h = min(length, self.hlen)
+                out.append((d, bytes(self.m[off:off + h]),
+                            bytes(self.m[off + h:off + length])))
                 self.used_idx = (self.used_idx + 1) & 0xFFFF
                 if repost:
                     self.post([d])

@@ -38,14 +38,15 @@ def teardown():
 
 class VM:
     """A userspace VM: a tap, vhost-net, guest memory in a page-mode PD,
-    bound to RX queue queue of the NIC (None: not bound)."""
+    bound to RX queue queue of the NIC (None: not bound); vq: more
+    options of its VhostRx (iotlb, legacy)."""
 
     def __init__(self, name, mac, queue, page=True, pd=None, nl=None,
-                 trust=False):
+                 trust=False, **vq):
         self.name, self.mac = name, mac
         self.fd = open_tap(name)
         self.ifindex = ifindex(name)
-        self.vq = VhostRx(self.fd, num=NUM, page=page)
+        self.vq = VhostRx(self.fd, num=NUM, page=page, **vq)
         self.own_nl = nl is None
         self.nl = nl or netdev()
         self.pd = pd or pd_create(self.nl, [self.vq.buf_range()],
