@@ -4,10 +4,10 @@
 # Run every selftest: the host suite (selftests/host: the VM runner and the
 # patch workflow), then the VM suite (selftests/vm) inside the test VM
 # booted with FLAVOUR's kernel, then the tests of the guest's page layout
-# in a VM booted with it, then the short reliability runs on the debug
-# kernel (scripts/reliability.sh --short). One TAP stream, numbered
-# across all, and a closing "N passed, N failed, N skipped" line; exits
-# non-zero when anything failed.
+# in a VM booted with it, and of a NIC with hash report in a third, then
+# the short reliability runs on the debug kernel (scripts/reliability.sh
+# --short). One TAP stream, numbered across all, and a closing "N passed,
+# N failed, N skipped" line; exits non-zero when anything failed.
 #
 #   scripts/run-tests.sh [FLAVOUR] [VM-RUN OPTIONS...]
 
@@ -53,6 +53,13 @@ tally vm
 	"$ZC_ROOT/selftests/run.sh" --start $n vm page_layout.sh xdp_virtio.sh |
 	tee "$out" | grep -v -E '^TAP version|^1\.\.|^[0-9]+ passed,|^@@zc-exit'
 tally vm-page-layout
+
+# A NIC whose virtio-net header the page layout cannot hold (QEMU's hash
+# report): no queue of it can be bound.
+"$ZC_ROOT/scripts/vm-run.sh" --flavour "$flavour" "$@" --nic rss=on,hash=on -- \
+	"$ZC_ROOT/selftests/run.sh" --start $n vm pd_hash_report.py |
+	tee "$out" | grep -v -E '^TAP version|^1\.\.|^[0-9]+ passed,|^@@zc-exit'
+tally vm-hash-report
 
 # The short reliability runs: part of the suite, fault injection and
 # netlink fuzzing on the debug kernel (scripts/reliability.sh).

@@ -15,6 +15,7 @@
 #   --append ARGS   more kernel command line
 #   --viommu        q35 with QEMU's intel-iommu; the NIC uses it
 #                   (iommu_platform=on), strict invalidation in the guest
+#   --nic OPTS      more properties of the virtio-net-pci NIC (hash=on,...)
 #
 # The guest sees the host root read-only over 9p under a writable tmpfs
 # overlay, starts in the current directory and runs COMMAND; its output
@@ -36,6 +37,7 @@ mem=2G
 queues=2
 append=
 viommu=
+nicmore=
 
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -48,6 +50,7 @@ while [ $# -gt 0 ]; do
 	--queues) queues=$2; shift 2 ;;
 	--append) append=$2; shift 2 ;;
 	--viommu) viommu=1; shift ;;
+	--nic) nicmore=,$2; shift 2 ;;
 	--) shift; break ;;
 	-*) zc_die "unknown option $1 (see the header of $0)" ;;
 	*) break ;;
@@ -112,6 +115,7 @@ if [ -n "$viommu" ]; then
 	nicopts=,iommu_platform=on,disable-legacy=on
 	append="intel_iommu=on iommu.strict=1 $append"
 fi
+nicopts=$nicopts$nicmore
 qemu=(
 	qemu-system-x86_64 -accel tcg -cpu max -m "$mem" -smp "$smp"
 	-no-reboot -display none -monitor none -nodefaults "${iommu[@]}"

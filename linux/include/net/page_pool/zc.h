@@ -54,14 +54,27 @@
  *
  * The layout every user of a PD page agrees on. Drivers have the NIC write
  * each frame at this offset of its page (a device that prepends a header,
- * such as virtio-net, writes it right before). A guest that wants its
- * frames received in place posts RX buffers of the same shape: the rest of
- * one page from PAGE_POOL_ZC_DATA_OFFSET minus its virtio-net header
- * length. 96 bytes hold a frame of up to 4000 bytes in a 4 KiB page and
- * leave an XDP program room to push a header (after the 40 bytes the XDP
- * core keeps for struct xdp_frame).
+ * such as virtio-net, writes it right before: PAGE_POOL_ZC_HDR_LEN at
+ * most). A guest that wants its frames received in place posts RX buffers
+ * of the same shape: the rest of one page from PAGE_POOL_ZC_DATA_OFFSET
+ * minus PAGE_POOL_ZC_HDR_LEN, its virtio-net header. 96 bytes hold a
+ * frame of up to 4000 bytes in a 4 KiB page and leave an XDP program room
+ * to push a header (after the 40 bytes the XDP core keeps for struct
+ * xdp_frame).
  */
 #define PAGE_POOL_ZC_DATA_OFFSET	96
+
+/**
+ * define PAGE_POOL_ZC_HDR_LEN - room for a header before the frame
+ *
+ * The most a device may write in front of PAGE_POOL_ZC_DATA_OFFSET, and
+ * where the page layout's buffers start before it: the 12 bytes of a
+ * virtio-net header with mergeable buffers or VIRTIO_F_VERSION_1. A longer
+ * device header (hash report) or a shorter guest one (legacy) would have
+ * the NIC write guest memory outside the buffer the guest posted, and
+ * outside the dirty log.
+ */
+#define PAGE_POOL_ZC_HDR_LEN		12
 
 /**
  * struct page_pool_zc_xdp_buff - xdp_buff over one page of a PD
