@@ -15,7 +15,8 @@
 #   --append ARGS   more kernel command line
 #   --viommu        q35 with QEMU's intel-iommu; the NIC uses it
 #                   (iommu_platform=on), strict invalidation in the guest
-#   --nic OPTS      more properties of the virtio-net-pci NIC (hash=on,...)
+#   --nic OPTS      more properties of the virtio-net-pci NIC (hash=on,...);
+#                   may be given more than once
 #
 # The guest sees the host root read-only over 9p under a writable tmpfs
 # overlay, starts in the current directory and runs COMMAND; its output
@@ -50,7 +51,7 @@ while [ $# -gt 0 ]; do
 	--queues) queues=$2; shift 2 ;;
 	--append) append=$2; shift 2 ;;
 	--viommu) viommu=1; shift ;;
-	--nic) nicmore=,$2; shift 2 ;;
+	--nic) nicmore=$nicmore,$2; shift 2 ;;
 	--) shift; break ;;
 	-*) zc_die "unknown option $1 (see the header of $0)" ;;
 	*) break ;;

@@ -38,12 +38,12 @@ try:
         check_eq(f"queue {q}: not listed as bound",
                  pd_get(nl, pd).get("binding"), None)
         check(f"queue {q}: the driver logged why",
-              "no page_pool_zc with a 20-byte virtio-net header" in
+              "no memory provider with a 20-byte virtio-net header" in
               sh("dmesg"), sh("dmesg | tail -3"))
         before = rx_packets(nic)[q]
         send(10, sports[q], MAC_X)
         check(f"queue {q}: receives as before", wait_for(
-            5, lambda: rx_packets(nic)[q] - before == 10),
+            5, lambda: rx_packets(nic)[q] - before >= 10),
             f"{before} -> {rx_packets(nic)[q]}")
 finally:
     teardown()

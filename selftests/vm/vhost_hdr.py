@@ -64,9 +64,9 @@ try:
              (L.vq.hlen, L.vq.buf_addr(0) % PAGE), (10, 86))
     mark_fronts(L)
     send(n, sa, MAC_L, lossy=True)
-    got, _ = L.receive([], timeout=2)
+    _, done = L.receive([], timeout=2)
     check_eq("L: no frame completed from its own queue: nothing posted",
-             (len(got), L.info()["posted"], L.info()["inflight"]),
+             (len(done), L.info()["posted"], L.info()["inflight"]),
              (0, 0, 0))
     check_eq("L: nothing written in front of its buffers",
              written_fronts(L), [])

@@ -124,8 +124,9 @@ try:
     J.vq.enable_iotlb()
     back = J.vq.used_entries(NUM, timeout=0.01, repost=False)
     check_eq("J acks VIRTIO_F_ACCESS_PLATFORM: every posted buffer back, "
-             "empty, by the time its setup returns",
-             sorted(len(f) for _, _, f in back), [0] * (NUM - RESERVE))
+             "used length 0, by the time its setup returns",
+             sorted(len(h) + len(f) for _, h, f in back),
+             [0] * (NUM - RESERVE))
     check_eq("J: and no completion after that",
              J.vq.used_entries(NUM, timeout=1, repost=False), [])
     check_eq("J: none posted any more", (J.info()["posted"],
