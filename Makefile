@@ -4,7 +4,7 @@
 #
 #   make demo     build what is stale, boot the VM, show XDP counting frames
 #   make test     build what is stale, boot the VM, run every selftest,
-#                 and the short reliability runs on the debug kernel
+#                 and the short fault-injection and fuzzing runs
 #   make reliability  debug kernel, vIOMMU, fault injection, dirty log,
 #                 netlink fuzzing and a 30-minute soak, as a table
 #   make mutants  the kernel with one deliberate bug at a time, each run
@@ -37,13 +37,13 @@ bpf: kernel
 kernel-debug: deps
 	@scripts/kernel-build.sh debug
 
-test: all kernel-debug
+test: all
 	@scripts/run-tests.sh $(FLAVOUR) $(VMFLAGS)
 
 reliability: all kernel-debug
 	@scripts/reliability.sh
 
-mutants: all kernel-debug
+mutants: all
 	@scripts/mutants.sh $(MUTANTS)
 
 demo: all

@@ -5,8 +5,8 @@
 # patch workflow), then the VM suite (selftests/vm) inside the test VM
 # booted with FLAVOUR's kernel, then the tests of the guest's page layout
 # in a VM booted with it, and of a NIC with hash report in a third, then
-# the short reliability runs on the debug kernel (scripts/reliability.sh
-# --short). One TAP stream, numbered across all, and a closing "N passed,
+# the short reliability runs: fault injection and netlink fuzzing
+# (scripts/reliability.sh --short). One TAP stream, numbered across all, and a closing "N passed,
 # N failed, N skipped" line; exits non-zero when anything failed.
 #
 #   scripts/run-tests.sh [FLAVOUR] [VM-RUN OPTIONS...]
@@ -61,8 +61,8 @@ tally vm-page-layout
 	tee "$out" | grep -v -E '^TAP version|^1\.\.|^[0-9]+ passed,|^@@zc-exit'
 tally vm-hash-report
 
-# The short reliability runs: part of the suite, fault injection and
-# netlink fuzzing on the debug kernel (scripts/reliability.sh).
+# The short reliability runs: fault injection and netlink fuzzing
+# (scripts/reliability.sh).
 "$ZC_ROOT/scripts/reliability.sh" --short --start $n | tee "$out" |
 	grep -v -E '^[0-9]+ passed,'
 tally reliability

@@ -2,9 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 """Fault injection on the provider's control and data paths.
 
-On a kernel with fault injection (the debug flavour), every failure must
-end in a clean error or a counted drop: never a leak, a warning or a
-stuck queue.
+On a kernel with fault injection (the base and debug flavours), every
+failure must end in a clean error or a counted drop: never a leak, a
+warning or a stuck queue.
 
  1. control path: failslab and fail_page_alloc for this test's own
     requests (task-filter), while it creates, binds, attaches, dumps,
@@ -61,7 +61,7 @@ if not os.path.isdir(f"{DBG}/fail_function"):
         fail("setup", "kernel built with CONFIG_FAIL_FUNCTION, but no "
              f"{DBG}/fail_function")
         finish()
-    skip("fault_inject", "kernel without fault injection (FLAVOUR=debug)")
+    skip("fault_inject", "kernel without fault injection")
     raise SystemExit(0)
 
 injected = survived = 0
