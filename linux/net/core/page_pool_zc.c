@@ -37,6 +37,7 @@
 #include <net/page_pool/memory_provider.h>
 #include <net/page_pool/zc.h>
 #include <net/sock.h>
+#include <net/xdp.h>
 #include <trace/events/page_pool.h>
 #include <uapi/linux/netdev.h>
 
@@ -1121,6 +1122,12 @@ static void pp_zc_detach(struct page_pool_zc_pd *pd, struct net_device *dev)
 
 	xa_erase(&pd->ports, dev->ifindex);
 	WRITE_ONCE(dev->tx_raw_pd, NULL);
+	/* No frames: wake the device's readers, so that one holding the PD
+	 * (vhost-net) lets go of it now, not at its next frame or kick.
+	 */
+	local_bh_disable();
+	dev->netdev_ops->ndo_tx_raw(dev, 0, NULL, XDP_XMIT_FLUSH);
+	local_bh_enable();
 	page_pool_zc_pd_put(pd);
 }
 
