@@ -63,6 +63,8 @@ check "VM A added: port, fdb entry, segment member" [ $? = 0 ]
 run '$ynl --do pd-attach --json "{\"id\": 1, \"ifindex\": $A}"'
 check_eq "pd-attach" "$out" None
 
+copies=$(python3 "$ZC_SELFTESTS/vm/zclib.py" copy-hits) ||
+	{ fail setup "no kprobe hit counts"; exit 1; }
 echo "# (100 frames for 52:54:00:00:00:0a sent into eth0 from outside the VM)"
 reply=$(tg "{\"cmd\": \"send\", \"count\": 100, \"size\": 300, \"dst\": \"52:54:00:00:00:0a\", \"sport\": $sport, \"flows\": 1, \"pps\": 3000}")
 check "trafgen sent 100 frames" grep -q '"dropped": 0' <<<"$reply"
@@ -76,3 +78,5 @@ run '$ynl --do pd-get --json "{\"id\": 1}"'
 check "pd-get: tap vmA listed as a port" grep -q "'port': \[{'ifindex': $A}\]" <<<"$out"
 check "pd-get: 100 frames handed over zero-copy" grep -Eq "'redirect-zc': 100\b" <<<"$out"
 check "pd-get: nothing copied by the core" grep -Eq "'rx-copy': 0\b" <<<"$out"
+check_eq "kprobes: no copy routine ran" \
+	$(($(python3 "$ZC_SELFTESTS/vm/zclib.py" copy-hits) - copies)) 0

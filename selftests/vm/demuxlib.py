@@ -27,6 +27,13 @@ def le32(v):
 def send(count, sport, dst, size=300, pps=3000, vlan=None, lossy=False):
     """count frames of one flow: their sequence numbers, or None if the
     generator lost some (unless lossy: a VM may be starved on purpose)."""
+    r = send_counted(count, sport, dst, size, pps, vlan)
+    return r[0] if r[0] is not None and (lossy or not r[1]) else None
+
+
+def send_counted(count, sport, dst, size=300, pps=3000, vlan=None):
+    """count frames of one flow: (their sequence numbers, how many of them
+    the host's tap dropped), or (None, None) if the generator failed."""
     global _seq
     req = {"cmd": "send", "count": count, "size": size, "dst": dst,
            "dst_ip": GUEST_IP, "sport": sport, "flows": 1, "pps": pps,
@@ -36,10 +43,16 @@ def send(count, sport, dst, size=300, pps=3000, vlan=None, lossy=False):
     first = _seq
     _seq += count
     r = tg(req)
-    if not r.get("ok") or (r.get("dropped") and not lossy):
+    if not r.get("ok") or r.get("dropped"):
         log(f"trafgen: {r}")
-        return None
-    return range(first, first + count)
+    if not r.get("ok"):
+        return None, None
+    return range(first, first + count), r.get("dropped", 0)
+
+
+def sent_seq():
+    """The sequence number the next frame sent will have."""
+    return _seq
 
 
 def frame_seq(buf):

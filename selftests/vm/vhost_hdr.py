@@ -18,11 +18,11 @@ buffers filled with a marker:
    nothing written in front of its buffers.
 """
 
-from demuxlib import DEMUX, add_port, delta, load_demux, send
+from demuxlib import add_port, delta, load_demux, send
 from vhost import PAGE
-from zclib import (check, check_eq, finish, foll_pins, netdev, pd_ids, sh,
-                   wait_for)
-from zcvm import NUM, RESERVE, VM, setup, teardown
+from zclib import (check, check_eq, finish, foll_pins, kernel_complaints,
+                   netdev, wait_for)
+from zcvm import NUM, RESERVE, VM, close_all, setup, teardown
 
 MAC_L = "52:54:00:00:04:0a"
 MAC_K = "52:54:00:00:04:0b"
@@ -52,7 +52,7 @@ try:
         finish()
     qa, qb = 0, 1
     sa, sb = sports[qa], sports[qb]
-    pins0 = foll_pins()
+    pins0, complaints0 = foll_pins(), kernel_complaints()
     watcher = netdev()
     load_demux(nic)
     n = 100
@@ -97,22 +97,8 @@ try:
     check_eq("K: nothing written in front of its buffers",
              written_fronts(K), [])
 
-    for vm in list(vms):
-        vms.remove(vm)
-        vm.destroy()
-    check("PDs gone once their VMs closed", wait_for(
-        10, lambda: not pd_ids(watcher)), str(pd_ids(watcher)))
-    check_eq("every page unpinned (nr_foll_pin back)",
-             wait_for(5, lambda: foll_pins() == pins0) and
-             foll_pins() - pins0, 0)
+    close_all(vms, watcher, pins0, complaints0)
 finally:
-    for vm in vms:
-        try:
-            vm.close()
-        except OSError:
-            pass
-    sh(f"bpftool net detach xdpdrv dev {nic}", check_rc=False)
-    sh(f"rm -rf {DEMUX}", check_rc=False)
-    teardown()
+    teardown(vms)
 
 finish()

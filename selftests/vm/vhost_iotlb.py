@@ -21,11 +21,11 @@ to RX queue 0 and attached to their tap:
    revokes them, frames on its queue write none of them.
 """
 
-from demuxlib import DEMUX, add_port, delta, load_demux, rx_packets, send
+from demuxlib import add_port, delta, load_demux, rx_packets, send
 from vhost import PAGE
-from zclib import (check, check_eq, finish, foll_pins, netdev, pd_ids, sh,
-                   wait_for)
-from zcvm import NUM, RESERVE, VM, setup, teardown
+from zclib import (check, check_eq, finish, foll_pins, kernel_complaints,
+                   netdev, wait_for)
+from zcvm import NUM, RESERVE, VM, close_all, setup, teardown
 
 MAC_V = "52:54:00:00:03:0a"
 MAC_J = "52:54:00:00:03:0b"
@@ -76,7 +76,7 @@ try:
         finish()
     qa, qb = 0, 1
     sa, sb = sports[qa], sports[qb]
-    pins0 = foll_pins()
+    pins0, complaints0 = foll_pins(), kernel_complaints()
     watcher = netdev()
     load_demux(nic)
     n = 100
@@ -138,22 +138,8 @@ try:
              len(got), n)
 
     # --- the end -------------------------------------------------------------
-    for vm in list(vms):
-        vms.remove(vm)
-        vm.destroy()
-    check("PDs gone once their VMs closed", wait_for(
-        10, lambda: not pd_ids(watcher)), str(pd_ids(watcher)))
-    check_eq("every page unpinned (nr_foll_pin back)",
-             wait_for(5, lambda: foll_pins() == pins0) and
-             foll_pins() - pins0, 0)
+    close_all(vms, watcher, pins0, complaints0)
 finally:
-    for vm in vms:
-        try:
-            vm.close()
-        except OSError:
-            pass
-    sh(f"bpftool net detach xdpdrv dev {nic}", check_rc=False)
-    sh(f"rm -rf {DEMUX}", check_rc=False)
-    teardown()
+    teardown(vms)
 
 finish()

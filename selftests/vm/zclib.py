@@ -177,6 +177,71 @@ def foll_pins():
     return v["nr_foll_pin_acquired"] - v["nr_foll_pin_released"]
 
 
+def kernel_complaints():
+    """Lines of the kernel log that fail a run: ZC_KERNEL_COMPLAINTS, as
+    scripts/lib.sh defines it for the runner."""
+    pat = subprocess.run(["bash", "-c", f". {ROOT}/scripts/lib.sh; printf "
+                          "%s \"$ZC_KERNEL_COMPLAINTS\""],
+                         capture_output=True, text=True, check=True).stdout
+    return [x for x in sh("dmesg").splitlines() if re.search(pat, x)]
+
+
+TRACEFS = "/sys/kernel/tracing"
+# What a frame of a bound queue runs through when it is copied, not handed
+# over: vhost-net reading the tap, the core's copy of a redirect, and the
+# tap's copy of a frame of another PD.
+COPY_ROUTINES = ("tun_recvmsg", "page_pool_zc_xdp_copy",
+                 "page_pool_zc_copy_frame")
+
+
+class Probes:
+    """Kprobes on funcs and their hit counts (tracefs kprobe_profile): which
+    routines frames went through, counted by the kernel's kprobes and not
+    by the code under test. The probes only count (tracing_on 0), and stay
+    until the VM powers off: one removed while another vCPU runs its
+    function can leave a stray int3 under TCG (fault_inject.py)."""
+
+    def __init__(self, funcs=COPY_ROUTINES):
+        self.funcs = funcs
+        if not os.path.exists(f"{TRACEFS}/kprobe_events"):
+            sh(f"mount -t tracefs nodev {TRACEFS}", check_rc=False)
+        if not os.path.exists(f"{TRACEFS}/kprobe_events"):
+            fail("setup", "no kprobe events in tracefs: the flavour's "
+                 "config has CONFIG_KPROBE_EVENTS")
+            finish()
+        with open(f"{TRACEFS}/tracing_on", "w") as f:
+            f.write("0")
+        for fn in funcs:
+            if fn not in self._profile():
+                # O_APPEND, without the seek to the end that Python's "a"
+                # mode adds and tracefs refuses.
+                fd = os.open(f"{TRACEFS}/kprobe_events",
+                             os.O_WRONLY | os.O_APPEND)
+                try:
+                    os.write(fd, f"p:zc/{fn} {fn}\n".encode())
+                finally:
+                    os.close(fd)
+            with open(f"{TRACEFS}/events/zc/{fn}/enable", "w") as f:
+                f.write("1")
+
+    @staticmethod
+    def _profile():
+        with open(f"{TRACEFS}/kprobe_profile") as f:
+            return {x.split()[0].split("/")[-1]: int(x.split()[1])
+                    for x in f if x.strip()}
+
+    def hits(self):
+        """{function: hits so far}."""
+        p = self._profile()
+        return {fn: p[fn] for fn in self.funcs}
+
+    def since(self, before):
+        """{function: hits since before}, for those with any."""
+        now = self.hits()
+        return {fn: now[fn] - before[fn] for fn in now
+                if now[fn] != before[fn]}
+
+
 def wait_for(secs, fn):
     """Poll fn() until it returns a true value or secs pass; return it."""
     end = time.time() + secs
@@ -291,3 +356,11 @@ def pd_test_nic(name):
 
 def finish():
     sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    # For the shell tests: "zclib.py copy-hits" prints the hits so far of
+    # every copy routine together (Probes).
+    if sys.argv[1:] != ["copy-hits"]:
+        sys.exit(f"usage: {sys.argv[0]} copy-hits")
+    print(sum(Probes().hits().values()))

@@ -7,13 +7,15 @@ mode, bound to an RX queue of the virtio NIC and attached to the tap.
 setup() prepares the NIC and finds a UDP source port for each RX queue.
 """
 
+import gc
 import os
 import time
 
-from demuxlib import find_sports, frame_seq, open_tap, pd_counters
+from demuxlib import DEMUX, find_sports, frame_seq, open_tap, pd_counters
 from vhost import PAGE, VhostRx
-from zclib import (GUEST_IP, ifindex, netdev, pd_create, pd_get,
-                   pd_test_nic, sh)
+from zclib import (GUEST_IP, check, check_eq, foll_pins, ifindex,
+                   kernel_complaints, netdev, pd_create, pd_get, pd_ids,
+                   pd_test_nic, sh, wait_for)
 
 NUM = 256
 RESERVE = NUM // 8                  # buffers vhost-net keeps for copies
@@ -31,7 +33,33 @@ def setup(name):
     return nic, idx, find_sports(nic)
 
 
-def teardown():
+def close_all(vms, watcher, pins0, complaints0):
+    """The end of a test: every VM of vms closed, then checked where the
+    kernel keeps it: each PD gone, every page unpinned (/proc/vmstat's
+    FOLL_PIN counts back to pins0), no new complaint in the kernel log
+    (after the PDs' free work, which runs once they are gone)."""
+    for vm in list(vms):
+        vms.remove(vm)
+        vm.destroy()
+    gc.collect()
+    check("PDs gone once their VMs closed", wait_for(
+        10, lambda: not pd_ids(watcher)), str(pd_ids(watcher)))
+    check_eq("every page unpinned (nr_foll_pin back)",
+             wait_for(5, lambda: foll_pins() == pins0) and
+             foll_pins() - pins0, 0)
+    check_eq("no complaint in the kernel log",
+             [x for x in kernel_complaints() if x not in complaints0], [])
+
+
+def teardown(vms=()):
+    """Whatever a failed test left: its VMs, the demux, the NIC's setup."""
+    for vm in vms:
+        try:
+            vm.close()
+        except OSError:
+            pass
+    sh(f"bpftool net detach xdpdrv dev {nic}", check_rc=False)
+    sh(f"rm -rf {DEMUX}", check_rc=False)
     sh(f"ip link set {nic} promisc off", check_rc=False)
     sh(f"ip addr del {GUEST_IP}/24 dev {nic}", check_rc=False)
 
