@@ -160,7 +160,8 @@ def add_port(ifidx, mac, segment=True, path=DEMUX):
 def pd_counters(nl, pd, names=("rx-zc", "rx-copy", "redirect-zc",
                                "redirect-copy", "misdirected", "port-copy",
                                "guest-zc", "post-refused", "drop-pass",
-                               "drop-tx", "drop-redirect", "reclaim-retry")):
+                               "drop-tx", "drop-redirect", "drop-port",
+                               "reclaim-retry")):
     from zclib import pd_get
     info = pd_get(nl, pd)
     return {k: info.get(k, 0) for k in names}

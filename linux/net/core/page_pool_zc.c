@@ -1298,6 +1298,7 @@ static int pp_zc_nl_fill_stats(struct sk_buff *rsp, struct page_pool_zc_pd *pd)
 		[PP_ZC_STAT_DROP_TX]		= NETDEV_A_PD_DROP_TX,
 		[PP_ZC_STAT_DROP_REDIRECT]	= NETDEV_A_PD_DROP_REDIRECT,
 		[PP_ZC_STAT_RECLAIM_RETRY]	= NETDEV_A_PD_RECLAIM_RETRY,
+		[PP_ZC_STAT_DROP_PORT]		= NETDEV_A_PD_DROP_PORT,
 	};
 	struct pp_zc_stats stats;
 	int i;

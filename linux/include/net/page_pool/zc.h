@@ -111,6 +111,7 @@ page_pool_zc_xdp_buff(struct xdp_buff *xdp)
  * @PP_ZC_STAT_DROP_TX: dropped, not sent back out (XDP_TX)
  * @PP_ZC_STAT_DROP_REDIRECT: dropped, not redirected outside the PD
  * @PP_ZC_STAT_RECLAIM_RETRY: a queue restart that had failed tried again
+ * @PP_ZC_STAT_DROP_PORT: dropped, a port of the PD did not take it
  * @PP_ZC_STAT_MAX: number of counters
  *
  * The three drops, and misdirected, count frames that would have left for
@@ -130,6 +131,7 @@ enum page_pool_zc_stat {
 	PP_ZC_STAT_DROP_TX,
 	PP_ZC_STAT_DROP_REDIRECT,
 	PP_ZC_STAT_RECLAIM_RETRY,
+	PP_ZC_STAT_DROP_PORT,
 	PP_ZC_STAT_MAX
 };
 
