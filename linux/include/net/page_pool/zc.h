@@ -114,8 +114,9 @@ page_pool_zc_xdp_buff(struct xdp_buff *xdp)
  * @PP_ZC_STAT_DROP_PORT: dropped, a port of the PD did not take it
  * @PP_ZC_STAT_MAX: number of counters
  *
- * The three drops, and misdirected, count frames that would have left for
- * a target outside their PD, which only a PD that trusts its guest allows.
+ * DROP_PASS, DROP_TX, DROP_REDIRECT and MISDIRECTED count frames that would
+ * have left for a target outside their PD, which only a PD that trusts its
+ * guest allows; DROP_PORT, frames a port of their own PD did not take.
  */
 enum page_pool_zc_stat {
 	PP_ZC_STAT_RX_ZC,
