@@ -43,12 +43,12 @@ import time
 import types
 
 from demuxlib import (BCAST, DEMUX, MAC_X, add_port, delta, find_sports,
-                      frame_seq, le32, load_demux, mac_hex, open_tap,
-                      pd_counters as counters, send,
-                      send_counted, sent_seq)
+                      frame_seq, le32, load_demux, mac_hex, nic_drops,
+                      open_tap, pd_counters as counters, send, send_counted,
+                      sent_seq)
 from vhost import VhostRx
 from zclib import (BPF, COPY_ROUTINES, GUEST_IP, Memory, PIN, Probes, check,
-                   check_eq, check_refused, ethtool_sum, finish, foll_pins,
+                   check_eq, check_refused, finish, foll_pins,
                    ifindex, kernel_complaints, log, netdev, ok, pd_create,
                    pd_get, pd_ids, pd_test_nic, percpu_sum, sh, status_kb,
                    tg, wait_for)
@@ -137,10 +137,6 @@ def length_errors():
 
 def bpftool(cmd):
     sh(f"bpftool {cmd}")
-
-
-def nic_drops():
-    return ethtool_sum(nic, r"^rx\d+_(xdp_)?drops$")
 
 
 def stat(key):
@@ -443,7 +439,7 @@ try:
         redirect-zc) and was deleted with, unread."""
         res = []
         c0 = (counters(nla, pda), counters(nlb, pdb))
-        d0 = nic_drops()
+        d0 = nic_drops(nic)
         flow = threading.Thread(target=lambda: res.extend(send_counted(
             count, sport, dst, pps=1500)))
         flow.start()
@@ -464,7 +460,7 @@ try:
                     for k, v in delta(c, counters(*pd)).items()
                     if k.startswith("drop-") or k == "misdirected")
         at = {p.name: len(p.seqs & set(s)) for p in everywhere}
-        d = nic_drops() - d0
+        d = nic_drops(nic) - d0
         log(f"{what}: {at}, PD drops {drops}, NIC drops {d}")
         lost = count - sum(at.values()) - drops
         if gone:

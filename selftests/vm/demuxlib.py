@@ -167,5 +167,11 @@ def pd_counters(nl, pd, names=("rx-zc", "rx-copy", "redirect-zc",
     return {k: info.get(k, 0) for k in names}
 
 
+def nic_drops(nic):
+    """Frames nic's driver dropped on all its RX queues (ethtool -S)."""
+    from zclib import ethtool_sum
+    return ethtool_sum(nic, r"^rx\d+_(xdp_)?drops$")
+
+
 def delta(before, after):
     return {k: after[k] - before[k] for k in after if after[k] != before[k]}

@@ -34,11 +34,11 @@ import threading
 import time
 
 from demuxlib import (BCAST, DEMUX, add_port, delta, frame_seq, load_demux,
-                      send, send_counted)
+                      nic_drops, send, send_counted)
 from vhost import DATA_OFFSET, HDR_LEN, PAGE
-from zclib import (COPY_ROUTINES, Probes, check, check_eq, ethtool_sum,
-                   finish, foll_pins, ifindex, kernel_complaints, log,
-                   netdev, pd_get, pd_ids, sh, wait_for)
+from zclib import (COPY_ROUTINES, Probes, check, check_eq, finish, foll_pins,
+                   ifindex, kernel_complaints, log, netdev, pd_get, pd_ids,
+                   sh, wait_for)
 from zcvm import NUM, RESERVE, VM, close_all, setup, teardown
 
 MAC_A = "52:54:00:00:01:0a"
@@ -269,9 +269,6 @@ try:
     in_place("a new VM on the same queue", A, sa)
 
     # --- teardown under traffic ---------------------------------------------
-    def nic_drops():
-        return ethtool_sum(nic, r"^rx\d+_(xdp_)?drops$")
-
     def under_flow(what, action, count=1500, pps=1500, after=True, slack=0,
                    why="", gone=False):
         """action while A receives a flow and posts its buffers again. The
@@ -284,7 +281,7 @@ try:
         for those the tap took (PD a's redirect-zc) and was deleted with,
         unread. Returns the completions A saw meanwhile."""
         seen, res = [], []
-        c0, d0 = A.counters(), nic_drops()
+        c0, d0 = A.counters(), nic_drops(nic)
         flow = threading.Thread(target=lambda: res.extend(send_counted(
             count, sa, MAC_A, pps=pps)))
         drain = threading.Thread(target=lambda: seen.extend(
@@ -308,7 +305,7 @@ try:
                  (100, 100 if after else 0))
         check_eq(f"{what}: nothing damaged, twice or not sent reached A",
                  len(seqs), len(mine))
-        c, d = delta(c0, A.counters()), nic_drops() - d0
+        c, d = delta(c0, A.counters()), nic_drops(nic) - d0
         drops = sum(v for k, v in c.items() if k.startswith("drop-"))
         log(f"{what}: {len(mine)} of {count} to A, PD a {c}, NIC drops {d}")
         lost = count - len(mine) - drops
