@@ -64,6 +64,7 @@ static void pp_zc_pd_free_mem(struct page_pool_zc_pd *pd)
 {
 	free_percpu(pd->stats);
 	kfree(pd->ranges);
+	bitmap_free(pd->discarded);
 	bitmap_free(pd->revoked);
 	bitmap_free(pd->busy);
 	kvfree(pd->posted);
@@ -92,6 +93,7 @@ static void pp_zc_pd_free_work(struct work_struct *work)
 	struct page_pool_zc_pd *pd;
 
 	pd = container_of(work, struct page_pool_zc_pd, free_work);
+	pp_zc_mmu_unwatch(pd);
 	pp_zc_pd_unpin(pd);
 	/* Listed until unpinned: gone from pd-get means the pages are free. */
 	xa_erase(&pp_zc_pds, pd->id);
@@ -206,7 +208,8 @@ static int pp_zc_page_index(const struct page_pool_zc_pd *pd,
  * again where it is: it stays with the page_pool.
  *
  * Return: 0 on success, -EINVAL if @pd is not in page mode, -ERANGE if
- * @index is outside the PD, -EBUSY if the page is already posted.
+ * @index is outside the PD, -EBUSY if the page is already posted, -ESTALE
+ * if the owner discarded it (page_pool_zc_repin_page()).
  */
 int page_pool_zc_post_page(struct page_pool_zc_pd *pd, unsigned long index)
 {
@@ -215,6 +218,8 @@ int page_pool_zc_post_page(struct page_pool_zc_pd *pd, unsigned long index)
 	err = pp_zc_page_index(pd, &index);
 	if (err)
 		return err;
+	if (test_bit(index, pd->discarded))
+		return -ESTALE;
 
 	spin_lock_bh(&pd->lock);
 	if (!__test_and_set_bit(index, pd->busy))
@@ -827,11 +832,12 @@ static struct page_pool_zc_pd *pp_zc_pd_alloc(const struct pp_zc_range *r,
 	pd->posted = kvcalloc(npages, sizeof(*pd->posted), GFP_KERNEL_ACCOUNT);
 	pd->busy = bitmap_zalloc(npages, GFP_KERNEL_ACCOUNT);
 	pd->revoked = bitmap_zalloc(npages, GFP_KERNEL_ACCOUNT);
+	pd->discarded = bitmap_zalloc(npages, GFP_KERNEL_ACCOUNT);
 	pd->stats = alloc_percpu_gfp(struct pp_zc_stats, GFP_KERNEL_ACCOUNT);
 	pd->ranges = kmemdup_array(r, nr_ranges, sizeof(*r),
 				   GFP_KERNEL_ACCOUNT);
 	if (!pd->pages || !pd->area.niovs || !pd->posted || !pd->busy ||
-	    !pd->revoked || !pd->stats || !pd->ranges)
+	    !pd->revoked || !pd->discarded || !pd->stats || !pd->ranges)
 		goto err_free;
 	pd->nr_ranges = nr_ranges;
 
@@ -923,6 +929,9 @@ int netdev_nl_pd_create_doit(struct sk_buff *skb, struct genl_info *info)
 	err = pp_zc_pin(pd, ranges, nr_ranges, extack);
 	if (err)
 		goto err_free_pd;
+	err = pp_zc_mmu_watch(pd, current->mm);
+	if (err)
+		goto err_unpin;
 	pd->net = get_net(genl_info_net(info));
 
 	/* Reserve the id; the PD becomes visible once complete. */
@@ -948,6 +957,8 @@ err_erase_id:
 	xa_erase(&pp_zc_pds, pd->id);
 err_put_net:
 	put_net(pd->net);
+	pp_zc_mmu_unwatch(pd);
+err_unpin:
 	unpin_user_pages(pd->pages, npages);
 err_free_pd:
 	mmdrop(pd->mm);
@@ -1299,6 +1310,7 @@ static int pp_zc_nl_fill_stats(struct sk_buff *rsp, struct page_pool_zc_pd *pd)
 		[PP_ZC_STAT_DROP_REDIRECT]	= NETDEV_A_PD_DROP_REDIRECT,
 		[PP_ZC_STAT_RECLAIM_RETRY]	= NETDEV_A_PD_RECLAIM_RETRY,
 		[PP_ZC_STAT_DROP_PORT]		= NETDEV_A_PD_DROP_PORT,
+		[PP_ZC_STAT_DISCARDED]		= NETDEV_A_PD_DISCARDED,
 	};
 	struct pp_zc_stats stats;
 	int i;

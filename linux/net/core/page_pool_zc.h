@@ -63,6 +63,8 @@ struct page_pool_zc_pd {
 	unsigned long nr_posted;
 	unsigned long *busy;		/* posted or taken by a page_pool */
 	unsigned long *revoked;		/* page mode: the consumer's on return */
+	unsigned long *discarded;	/* gone from the owner's mapping */
+	struct pp_zc_mmu_range *mmu;	/* one notifier per range */
 
 	atomic_long_t inflight;
 	struct pp_zc_stats __percpu *stats;
@@ -83,6 +85,8 @@ int pp_zc_unbind_rxq(struct page_pool_zc_pd *pd, unsigned long xa_idx,
 		     struct netdev_rx_queue *rxq);
 void pp_zc_reclaim_init(struct page_pool_zc_pd *pd);
 void pp_zc_pd_close_rxqs(struct page_pool_zc_pd *pd);
+int pp_zc_mmu_watch(struct page_pool_zc_pd *pd, struct mm_struct *mm);
+void pp_zc_mmu_unwatch(struct page_pool_zc_pd *pd);
 
 static inline struct page_pool_zc_pd *pp_zc_niov_pd(const struct net_iov *niov)
 {

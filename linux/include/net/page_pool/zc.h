@@ -112,6 +112,7 @@ page_pool_zc_xdp_buff(struct xdp_buff *xdp)
  * @PP_ZC_STAT_DROP_REDIRECT: dropped, not redirected outside the PD
  * @PP_ZC_STAT_RECLAIM_RETRY: a queue restart that had failed tried again
  * @PP_ZC_STAT_DROP_PORT: dropped, a port of the PD did not take it
+ * @PP_ZC_STAT_DISCARDED: page dropped from the owner's mapping
  * @PP_ZC_STAT_MAX: number of counters
  *
  * DROP_PASS, DROP_TX, DROP_REDIRECT and MISDIRECTED count frames that would
@@ -133,6 +134,7 @@ enum page_pool_zc_stat {
 	PP_ZC_STAT_DROP_REDIRECT,
 	PP_ZC_STAT_RECLAIM_RETRY,
 	PP_ZC_STAT_DROP_PORT,
+	PP_ZC_STAT_DISCARDED,
 	PP_ZC_STAT_MAX
 };
 
@@ -166,6 +168,9 @@ int page_pool_zc_pd_index(const struct page_pool_zc_pd *pd,
 			  const struct mm_struct *mm, unsigned long uaddr,
 			  unsigned long *index);
 bool page_pool_zc_take_page(const struct netdev_tx_raw_frame *frame);
+bool page_pool_zc_page_discarded(const struct page_pool_zc_pd *pd,
+				 unsigned long index);
+int page_pool_zc_repin_page(struct page_pool_zc_pd *pd, unsigned long index);
 int page_pool_zc_pd_reclaim(struct page_pool_zc_pd *pd);
 bool page_pool_zc_pd_reclaim_pending(struct page_pool_zc_pd *pd);
 void page_pool_zc_pd_count(struct page_pool_zc_pd *pd,
