@@ -161,7 +161,7 @@ def pd_counters(nl, pd, names=("rx-zc", "rx-copy", "redirect-zc",
                                "redirect-copy", "misdirected", "port-copy",
                                "guest-zc", "post-refused", "drop-pass",
                                "drop-tx", "drop-redirect", "drop-port",
-                               "reclaim-retry")):
+                               "reclaim-retry", "discarded")):
     from zclib import pd_get
     info = pd_get(nl, pd)
     return {k: info.get(k, 0) for k in names}

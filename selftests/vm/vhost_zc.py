@@ -23,9 +23,15 @@ attached to it; zc_demux sends each VM's MAC to its tap. Then:
  - teardown under traffic: queue unbound, program detached, tap deleted
    (A gets its buffers back, empty), a PD's owner gone while its VMM is
    idle (its pages unpinned at once), and a VMM killed with frames in
-   flight; in the end every page is unpinned and the kernel log is clean.
+   flight;
+ - a VMM that discards pages of posted buffers (MADV_DONTNEED, as for a
+   balloon): frames the NIC wrote into them reach the guest intact, copied
+   to the pages mapped there now, and once the guest posts them again
+   they are received in place into the new pages;
+ - in the end every page is unpinned and the kernel log is clean.
 """
 
+import ctypes
 import mmap
 import os
 import signal
@@ -46,6 +52,7 @@ MAC_B = "52:54:00:00:01:0b"
 MAC_C = "52:54:00:00:01:0c"         # A's second virtqueue, stock buffers
 MAC_D = "52:54:00:00:01:0d"         # the VMM that gets killed
 MAC_E = "52:54:00:00:01:0e"         # the VMM whose PD's owner goes
+MAC_F = "52:54:00:00:01:0f"         # the VMM that discards guest pages
 
 nic, idx, sports = setup("vhost_zc")
 
@@ -418,6 +425,59 @@ try:
     check("its PD gone: every page unpinned", wait_for(
         10, lambda: pdd not in pd_ids(watcher)))
     b_unaffected("VMM D killed")
+
+    # --- the VMM discards guest pages of posted buffers -----------------------
+    # As a balloon or free page reporting does: the guest's next access to
+    # such a page faults in a new one, while the NIC writes the old one.
+    F = VM("zvF", MAC_F, qa)
+    vms.append(F)
+    add_port(F.ifindex, MAC_F)
+    check("F: its buffers posted", wait_for(5, lambda: F.info()["posted"] +
+                                            F.info()["inflight"] ==
+                                            NUM - RESERVE), str(F.info()))
+    half = (NUM - RESERVE) // 2
+    pins1, cf = foll_pins(), F.counters()
+    # A quarter discarded (MADV_DONTNEED), a quarter mapped over afresh.
+    F.vq.m.madvise(mmap.MADV_DONTNEED, F.vq.bufs, half // 2 * PAGE)
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mmap.restype = ctypes.c_void_p
+    libc.mmap.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int,
+                          ctypes.c_int, ctypes.c_int, ctypes.c_long)
+    at = F.vq.mem.addr + F.vq.bufs + half // 2 * PAGE
+    check_eq("F maps fresh memory over another quarter (MAP_FIXED)",
+             libc.mmap(at, half // 2 * PAGE, mmap.PROT_READ | mmap.PROT_WRITE,
+                       mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | 0x10, -1, 0),
+             at)                                # 0x10: MAP_FIXED
+    # As many frames as F posted: one in each posted page.
+    n = NUM - RESERVE
+    s = send(n, sa, MAC_F)
+    got, _ = F.receive(s, repost=False)
+    check_eq(f"F dropped the pages of buffers 0-{half - 1}: it reads "
+             "every frame intact", len(got), n)
+    check_eq("each completed its own buffer, those on discarded pages too",
+             sorted(d for d, _, _ in got.values()), list(range(n)))
+    check_eq("PD f: discarded pages counted; the frames in them copied to "
+             "the new pages, the rest completed in place",
+             delta(cf, F.counters()), {"rx-zc": n, "redirect-zc": n,
+                                       "discarded": half, "port-copy": half,
+                                       "guest-zc": n - half})
+    F.post_held()
+    check("F posts them again: every buffer posted, on its new page",
+          wait_for(5, lambda: F.info()["posted"] + F.info()["inflight"] ==
+                   NUM - RESERVE), str(F.info()))
+    cf, h = F.counters(), probes.hits()
+    s = send(n, sa, MAC_F)
+    got, _ = F.receive(s, repost=False)
+    ds = {d for d, _, _ in got.values()}
+    check_eq("F reads every frame that follows intact, each in its own "
+             "buffer", (len(got), len(ds)), (n, n))
+    check("buffers on its dropped pages among them (the reserve aside)",
+          len([d for d in ds if d < half]) >= half - RESERVE, str(sorted(ds)))
+    check_eq(f"all in place: PD f counts them completed in place, "
+             f"{NO_COPY}", (delta(cf, F.counters()), probes.since(h)),
+             ({"rx-zc": n, "redirect-zc": n, "guest-zc": n}, {}))
+    check_eq("every old page unpinned as its new one was pinned "
+             "(nr_foll_pin unchanged)", foll_pins() - pins1, 0)
 
     # --- the end -------------------------------------------------------------
     check_eq("B stopped: vhost-net completed every buffer it took",
