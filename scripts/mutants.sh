@@ -12,6 +12,7 @@
 #   Mutant: what the bug is
 #   Flavour: base or debug (the kernel it is built on)
 #   Tests: the selftests/vm tests to run, in one VM
+#   Timeout: optional, seconds before a hung guest is killed (default 900)
 # The mutated file is restored right after the build. A mutant is killed
 # when a test fails or the guest exits non-zero. Prints one table:
 # mutant, the first failing check (or the function of a kernel oops, or
@@ -51,6 +52,7 @@ for name in "$@"; do
 	m=$dir/$name.patch
 	[ -f "$m" ] || zc_die "no mutant $m"
 	flavour=$(header "$m" Flavour) tests=$(header "$m" Tests)
+	timeout=$(header "$m" Timeout)
 	[ -n "$flavour" ] && [ -n "$tests" ] || zc_die "$m: needs Flavour: and Tests: lines"
 	used[$flavour]=1
 	t0=$(date +%s)
@@ -70,7 +72,8 @@ for name in "$@"; do
 		survived=$((survived + 1))
 	else
 		# shellcheck disable=SC2086
-		"$ZC_ROOT/scripts/vm-run.sh" --kernel "$out/$name.bzImage" -- \
+		"$ZC_ROOT/scripts/vm-run.sh" --kernel "$out/$name.bzImage" \
+			--timeout "${timeout:-900}" -- \
 			"$ZC_ROOT/selftests/run.sh" vm $tests >>"$log" 2>&1
 		rc=$?
 		result=$(grep -m1 -E '^not ok ' "$log" | sed -E 's/^not ok [0-9]+ //; s/ # .*//')

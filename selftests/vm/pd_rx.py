@@ -15,6 +15,8 @@ has frames sent from outside the VM (scripts/trafgen.py into the tap):
  - with a PD that trusts its guest (trust-guest), XDP_PASS datagrams
    reach a socket intact and XDP_TX frames come out of the NIC intact,
    once each, counted as copies;
+ - suspend (/sys/power/pm_test "devices") is refused while the queue is
+   bound, and the queue keeps receiving into the PD;
  - unbinding restores the normal RX path, and the pages return;
  - closing the netlink socket, or killing the process that owns the PD,
    while frames flow unbinds the queue, traffic goes on on the normal path
@@ -89,6 +91,22 @@ def send(count, sport, size=SIZE, pps=4000):
         log(f"trafgen: {r}")
         return False
     return True
+
+
+def suspend_errno():
+    """errno of a suspend to idle with /sys/power/pm_test at "devices"
+    (0: it went through)."""
+    with open("/sys/power/pm_test", "w") as f:
+        f.write("devices")
+    try:
+        with open("/sys/power/state", "w") as f:
+            f.write("freeze")
+        return 0
+    except OSError as e:
+        return e.errno
+    finally:
+        with open("/sys/power/pm_test", "w") as f:
+            f.write("none")
 
 
 def udp_in():
@@ -186,6 +204,28 @@ try:
     check_eq("XDP_DROP: every page back (posted count unchanged)",
              info["posted"], posted0)
 
+    # --- suspend: refused while the queue is bound ---------------------------
+    # pm_test "devices" runs the drivers' suspend callbacks, then resumes.
+    # Suspend frees the virtqueues with the bound queue's page_pool, and
+    # resume builds a stock one: the queue would leave its PD unseen.
+    check_eq("suspend with the queue bound: refused (EBUSY)",
+             suspend_errno(), errno.EBUSY)
+    check("the kernel log names the bound queue",
+          f"rx queue {q} is bound to a memory provider" in sh("dmesg"))
+    check_eq("page-pool-get: the queue's page_pool is still the PD's",
+             [p["id"] for p in nl.dump("page-pool-get", {})
+              if p.get("ifindex") == idx and p.get("pd-id") == pd],
+             [pool_id])
+    first, xdp0 = seq, ethtool_sum(nic, f"^rx{q}_xdp_packets$")
+    check(f"host sends {n} frames to the bound queue", send(n, sport))
+    wait_counted(base + 2 * n)
+    check_eq("the queue's XDP saw them all (ethtool -S)",
+             ethtool_sum(nic, f"^rx{q}_xdp_packets$") - xdp0, n)
+    check("and it still receives into the PD's memory: the last one is "
+          "there", first + n - 1 in scan_payloads(mem))
+    check_eq("PD: those received in place too", pd_get(nl, pd)["rx-zc"],
+             2 * n)
+
     # --- XDP_PASS and no program: nothing leaves for the host stack -----------
     # The guest can rewrite a frame until it is copied: by default a bound
     # queue's frames go nowhere but a port of their PD (none here).
@@ -200,7 +240,7 @@ try:
     info = pd_get(nl, pd)
     check_eq("PD: XDP_PASS frames dropped (drop-pass), none copied",
              (info["drop-pass"], info["rx-copy"]), (n, 0))
-    check_eq("PD: and received in place", info["rx-zc"], 2 * n)
+    check_eq("PD: and received in place", info["rx-zc"], 3 * n)
 
     # --- XDP detached and attached again while the queue is bound -----------
     r = subprocess.run(["bpftool", "net", "detach", "xdpdrv", "dev", nic],
@@ -274,7 +314,7 @@ try:
     check_eq("normal RX after unbind: every datagram intact",
              sink.result()["valid"], n)
     check_eq("PD counted nothing after unbind", pd_get(nl, pd)["rx-zc"],
-             6 * n)
+             7 * n)
 
     # --- a PD that trusts its guest: copies leave ----------------------------
     tmem = Memory(PAGES)
