@@ -126,12 +126,13 @@ qemu=(
 	-fsdev local,id=root,path=/,security_model=none,readonly=on,multidevs=remap
 	-device virtio-9p-pci,fsdev=root,mount_tag=hostroot
 	-netdev "tap,id=n0,ifname=$tap,script=no,downscript=no,queues=$queues,vhost=off"
-	-device "virtio-net-pci,netdev=n0,mac=52:54:00:12:34:56,mq=on,vectors=$((2 * queues + 2))$nicopts"
 	-device virtio-serial-pci,id=vser
 	-chardev stdio,id=out,signal=off
 	-device virtconsole,chardev=out,bus=vser.0
 	-chardev "socket,id=tg,path=$run/trafgen.sock"
 	-device virtserialport,chardev=tg,bus=vser.0,name=trafgen
+	# The NIC last: suspend, in reverse order, reaches it first.
+	-device "virtio-net-pci,netdev=n0,mac=52:54:00:12:34:56,mq=on,vectors=$((2 * queues + 2))$nicopts"
 )
 [ -z "$icount" ] || qemu+=(-icount shift=0,sleep=off)
 

@@ -93,20 +93,31 @@ def send(count, sport, size=SIZE, pps=4000):
     return True
 
 
-def suspend_errno():
-    """errno of a suspend to idle with /sys/power/pm_test at "devices"
-    (0: it went through)."""
-    with open("/sys/power/pm_test", "w") as f:
-        f.write("devices")
+def sysfs_write(path, value):
+    """One write(2) of value to path: its errno, 0 if it succeeded."""
+    fd = os.open(path, os.O_WRONLY)
     try:
-        with open("/sys/power/state", "w") as f:
-            f.write("freeze")
+        os.write(fd, value.encode())
         return 0
     except OSError as e:
         return e.errno
     finally:
-        with open("/sys/power/pm_test", "w") as f:
-            f.write("none")
+        os.close(fd)
+
+
+def suspend_errno():
+    """errno of a suspend to idle with /sys/power/pm_test at "devices"
+    (0: it went through). Devices suspend one at a time (pm_async 0),
+    last added first: the NIC (scripts/vm-run.sh adds it last) before the
+    console and the root file system, which a failed suspend would resume
+    for nothing."""
+    sysfs_write("/sys/power/pm_test", "devices")
+    sysfs_write("/sys/power/pm_async", "0")
+    try:
+        return sysfs_write("/sys/power/state", "freeze")
+    finally:
+        sysfs_write("/sys/power/pm_async", "1")
+        sysfs_write("/sys/power/pm_test", "none")
 
 
 def udp_in():
