@@ -293,7 +293,7 @@ EXPORT_SYMBOL_GPL(page_pool_zc_unpost_page);
  * created from (vhost-net translates guest physical addresses with the
  * VMM's memory table). The index is the one of the page pinned at
  * pd-create: if the owner has mapped something else at @uaddr since, the
- * NIC still writes the pinned page.
+ * page is discarded until re-pinned (page_pool_zc_repin_page()).
  *
  * Return: 0, -EXDEV if @mm is not the address space @pd was created from,
  * -ENOENT if no range of @pd covers @uaddr.
@@ -926,12 +926,13 @@ int netdev_nl_pd_create_doit(struct sk_buff *skb, struct genl_info *info)
 	mmgrab(pd->mm);
 	pd->trust_guest = nla_get_flag(info->attrs[NETDEV_A_PD_TRUST_GUEST]);
 
-	err = pp_zc_pin(pd, ranges, nr_ranges, extack);
-	if (err)
-		goto err_free_pd;
+	/* Watched first: a discard while pinning marks the page. */
 	err = pp_zc_mmu_watch(pd, current->mm);
 	if (err)
-		goto err_unpin;
+		goto err_free_pd;
+	err = pp_zc_pin(pd, ranges, nr_ranges, extack);
+	if (err)
+		goto err_unwatch;
 	pd->net = get_net(genl_info_net(info));
 
 	/* Reserve the id; the PD becomes visible once complete. */
@@ -957,9 +958,9 @@ err_erase_id:
 	xa_erase(&pp_zc_pds, pd->id);
 err_put_net:
 	put_net(pd->net);
-	pp_zc_mmu_unwatch(pd);
-err_unpin:
 	unpin_user_pages(pd->pages, npages);
+err_unwatch:
+	pp_zc_mmu_unwatch(pd);
 err_free_pd:
 	mmdrop(pd->mm);
 	pp_zc_pd_free_mem(pd);

@@ -58,7 +58,11 @@ struct page_pool_zc_pd {
 	struct pp_zc_range *ranges;	/* where the pages were pinned */
 	unsigned int nr_ranges;
 
-	spinlock_t lock;		/* protects posted, nr_posted, busy, revoked */
+	/* Protects posted, nr_posted, busy, revoked, discarded, and the
+	 * pages[] and DMA addresses of an idle page (re-pinned under
+	 * dma_lock too).
+	 */
+	spinlock_t lock;
 	u32 *posted;			/* stack of posted page indexes */
 	unsigned long nr_posted;
 	unsigned long *busy;		/* posted or taken by a page_pool */
@@ -69,7 +73,7 @@ struct page_pool_zc_pd {
 	atomic_long_t inflight;
 	struct pp_zc_stats __percpu *stats;
 
-	struct mutex dma_lock;		/* serialises dma_maps writers */
+	struct mutex dma_lock;		/* serialises dma_maps and pages[] writers */
 	struct list_head dma_maps;
 
 	struct xarray bound_rxqs;	/* RTNL; marked: restart failed */

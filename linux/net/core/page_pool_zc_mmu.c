@@ -36,22 +36,20 @@ static bool pp_zc_mmu_invalidate(struct mmu_interval_notifier *mni,
 	struct page_pool_zc_pd *pd = r->pd;
 	unsigned long start, end, i, n = 0;
 
-	/* Protection changes keep the page. A CLEAR that does too (a THP
-	 * split, a failed collapse or migration) costs that page a re-pin.
-	 */
-	if (range->event != MMU_NOTIFY_UNMAP &&
-	    range->event != MMU_NOTIFY_CLEAR) {
-		mmu_interval_set_seq(mni, cur_seq);
-		return true;
-	}
-
-	start = max(range->start, r->start);
-	end = min(range->end, r->end);
 	spin_lock_bh(&pd->lock);
 	mmu_interval_set_seq(mni, cur_seq);
-	for (i = (start - r->start) >> PAGE_SHIFT;
-	     i < DIV_ROUND_UP(end - r->start, PAGE_SIZE); i++)
-		n += !__test_and_set_bit(r->first + i, pd->discarded);
+	/* Protection changes keep the page. A CLEAR that does too (a THP
+	 * split, KSM or a migration giving up on a pinned page) costs that
+	 * page a copy and a re-pin.
+	 */
+	if (range->event == MMU_NOTIFY_UNMAP ||
+	    range->event == MMU_NOTIFY_CLEAR) {
+		start = max(range->start, r->start);
+		end = min(range->end, r->end);
+		for (i = (start - r->start) >> PAGE_SHIFT;
+		     i < DIV_ROUND_UP(end - r->start, PAGE_SIZE); i++)
+			n += !__test_and_set_bit(r->first + i, pd->discarded);
+	}
 	spin_unlock_bh(&pd->lock);
 	if (n)
 		this_cpu_add(pd->stats->v[PP_ZC_STAT_DISCARDED], n);
@@ -168,7 +166,9 @@ static int pp_zc_mmu_swap(struct page_pool_zc_pd *pd,
 	int err = 0;
 
 	spin_lock_bh(&pd->lock);
-	if (test_bit(index, pd->busy))
+	if (!test_bit(index, pd->discarded))
+		err = -EALREADY;	/* another consumer re-pinned it */
+	else if (test_bit(index, pd->busy))
 		err = -EBUSY;
 	else if (mmu_interval_read_retry(&r->mni, seq))
 		err = -EAGAIN;
@@ -220,7 +220,7 @@ err_unlock:
 	kfree(addrs);
 	/* The page replaced is the one NICs wrote into. */
 	unpin_user_pages_dirty_lock(&page, 1, !err);
-	return err;
+	return err == -EALREADY ? 0 : err;
 }
 
 /**

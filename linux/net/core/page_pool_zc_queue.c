@@ -61,9 +61,11 @@ int pp_zc_unbind_rxq(struct page_pool_zc_pd *pd, unsigned long xa_idx,
 
 static void pp_zc_reclaim_schedule(struct page_pool_zc_pd *pd)
 {
-	/* The work holds a reference while it is queued. */
+	/* The work holds a reference while it is queued. Freezable: no
+	 * restart runs while a driver suspends its queues.
+	 */
 	refcount_inc(&pd->refs);
-	if (!queue_delayed_work(system_wq, &pd->reclaim_work,
+	if (!queue_delayed_work(system_freezable_wq, &pd->reclaim_work,
 				msecs_to_jiffies(PP_ZC_RESTART_RETRY_MS)))
 		page_pool_zc_pd_put(pd);
 }
