@@ -926,13 +926,12 @@ int netdev_nl_pd_create_doit(struct sk_buff *skb, struct genl_info *info)
 	mmgrab(pd->mm);
 	pd->trust_guest = nla_get_flag(info->attrs[NETDEV_A_PD_TRUST_GUEST]);
 
-	/* Watched first: a discard while pinning marks the page. */
-	err = pp_zc_mmu_watch(pd, current->mm);
-	if (err)
-		goto err_free_pd;
 	err = pp_zc_pin(pd, ranges, nr_ranges, extack);
 	if (err)
-		goto err_unwatch;
+		goto err_free_pd;
+	err = pp_zc_mmu_watch(pd, current->mm);
+	if (err)
+		goto err_unpin;
 	pd->net = get_net(genl_info_net(info));
 
 	/* Reserve the id; the PD becomes visible once complete. */
@@ -958,9 +957,9 @@ err_erase_id:
 	xa_erase(&pp_zc_pds, pd->id);
 err_put_net:
 	put_net(pd->net);
-	unpin_user_pages(pd->pages, npages);
-err_unwatch:
 	pp_zc_mmu_unwatch(pd);
+err_unpin:
+	unpin_user_pages(pd->pages, npages);
 err_free_pd:
 	mmdrop(pd->mm);
 	pp_zc_pd_free_mem(pd);

@@ -60,7 +60,40 @@ static const struct mmu_interval_notifier_ops pp_zc_mmu_ops = {
 	.invalidate	= pp_zc_mmu_invalidate,
 };
 
-/* Watch the owner's mapping of every range; @mm is the owner's, live. */
+/* Mark the pages of @r the owner dropped between pinning and watching:
+ * watching first would count the copy-on-write breaks of the pinning.
+ */
+static void pp_zc_mmu_check(struct page_pool_zc_pd *pd,
+			    struct pp_zc_mmu_range *r)
+{
+	unsigned long npages = (r->end - r->start) >> PAGE_SHIFT;
+	unsigned long i, j, n, idx, dropped = 0;
+	struct page *now[32];
+	int got;
+
+	for (i = 0; i < npages; i += n) {
+		n = min(npages - i, ARRAY_SIZE(now));
+		got = get_user_pages_fast(r->start + (i << PAGE_SHIFT), n, 0,
+					  now);
+		spin_lock_bh(&pd->lock);
+		for (j = 0; j < n; j++) {
+			idx = r->first + i + j;
+			if ((int)j >= got || now[j] != pd->pages[idx])
+				dropped += !__test_and_set_bit(idx,
+							       pd->discarded);
+		}
+		spin_unlock_bh(&pd->lock);
+		if (got > 0)
+			release_pages(now, got);
+		cond_resched();
+	}
+	if (dropped)
+		this_cpu_add(pd->stats->v[PP_ZC_STAT_DISCARDED], dropped);
+}
+
+/* Watch the owner's mapping of every range, pinned; @mm is the owner's,
+ * live.
+ */
 int pp_zc_mmu_watch(struct page_pool_zc_pd *pd, struct mm_struct *mm)
 {
 	unsigned long first = 0;
@@ -83,6 +116,7 @@ int pp_zc_mmu_watch(struct page_pool_zc_pd *pd, struct mm_struct *mm)
 						   &pp_zc_mmu_ops);
 		if (err)
 			goto err_remove;
+		pp_zc_mmu_check(pd, r);
 		first += pd->ranges[i].npages;
 	}
 	return 0;
