@@ -62,6 +62,15 @@ info = pd_get(nl, pd2)
 check_eq("two ranges (memfd + anonymous): pages", info["pages"], 24)
 check_eq("page mode: nothing posted at creation", info["posted"], 0)
 
+# Memory the owner has only read maps the zero page: pinning it breaks
+# copy-on-write, which changes the mapping, but leaves the pinned page the
+# one mapped. It is no discarded page, to be copied and re-pinned.
+mem3 = Memory(16)
+bytes(mem3.map)
+pd3 = pd_create(nl, [mem3.range()], mode="page")
+check_eq("memory only read before pd-create: no page counted discarded",
+         pd_get(nl, pd3)["discarded"], 0)
+
 # --- bad input --------------------------------------------------------------
 def create(ranges):
     return pd_create(nl, ranges)
@@ -110,7 +119,8 @@ check("refused: no range (EINVAL, the extack names the missing attribute)",
       err == errno.EINVAL and ext.get("miss-type") == "range",
       f"errno {err} extack {ext}")
 check_eq("refused requests left VmLck unchanged",
-         status_kb("VmLck") - lck0, (PAGES + 24) * mmap.PAGESIZE // 1024)
+         status_kb("VmLck") - lck0,
+         (PAGES + 24 + 16) * mmap.PAGESIZE // 1024)
 
 
 def helper(args, prefix=""):
